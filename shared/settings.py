@@ -1,0 +1,297 @@
+"""Every setting Lookout reads, in one place.
+
+Precedence, highest first: process environment variables (app settings in Azure), the ``Values`` of
+``local.settings.json`` at the project root (local development), then the defaults declared in
+:data:`SETTINGS`. ``local.settings.sample.json``, the README and ``infra/main.json`` list the same
+names; tests check that they agree.
+
+Storage is configured either by a connection string in ``AzureWebJobsStorage`` (locally, where
+``UseDevelopmentStorage=true`` is expanded to Azurite's full connection string here, because the
+Python SDKs accept the short form unevenly) or by identity-based ``AzureWebJobsStorage__*`` settings
+(in Azure, with a managed identity).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from shared.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_SETTINGS_FILE = PROJECT_ROOT / "local.settings.json"
+
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One named setting: who reads it, its default, what it means.
+
+    ``read_by`` is ``"app"`` for settings Lookout's code reads, ``"host"`` for ones the Functions
+    host or the platform reads (Lookout may read them too, but the deployment must set them for the
+    host's sake), and ``"platform"`` for variables Azure sets by itself and a template must not set.
+    """
+
+    name: str
+    description: str
+    default: str | None = None
+    read_by: Literal["app", "host", "platform"] = "app"
+    azure_only: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "AzureWebJobsStorage",
+        "Storage connection string (locally; `UseDevelopmentStorage=true` means Azurite on its default ports).",
+        default=DEVELOPMENT_STORAGE,
+        read_by="host",
+    ),
+    Setting(
+        "AzureWebJobsStorage__accountName",
+        "Storage account name for identity-based connections (Azure).",
+        read_by="host",
+        azure_only=True,
+    ),
+    Setting(
+        "AzureWebJobsStorage__blobServiceUri",
+        "Blob service URI for identity-based connections (Azure).",
+        read_by="host",
+        azure_only=True,
+    ),
+    Setting(
+        "AzureWebJobsStorage__queueServiceUri",
+        "Queue service URI for identity-based connections (Azure).",
+        read_by="host",
+        azure_only=True,
+    ),
+    Setting(
+        "AzureWebJobsStorage__tableServiceUri",
+        "Table service URI for identity-based connections (Azure).",
+        read_by="host",
+        azure_only=True,
+    ),
+    Setting(
+        "AzureWebJobsStorage__credential",
+        "`managedidentity` for identity-based connections with a user-assigned identity (Azure).",
+        read_by="host",
+        azure_only=True,
+    ),
+    Setting(
+        "AzureWebJobsStorage__clientId",
+        "Client ID of the user-assigned managed identity used for storage (Azure).",
+        read_by="host",
+        azure_only=True,
+    ),
+    Setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "Application Insights connection string for the host's telemetry (Azure).",
+        read_by="host",
+        azure_only=True,
+    ),
+    Setting(
+        "LOOKOUT_JOBS_QUEUE",
+        "Storage queue that carries analysis jobs from the webhook to the worker.",
+        default="lookout-jobs",
+    ),
+    Setting(
+        "LOOKOUT_TABLE_PREFIX",
+        "Prefix of every Table storage table Lookout owns (letters and digits only).",
+        default="lookout",
+    ),
+    Setting(
+        "LOOKOUT_PUBLIC_URL",
+        "Base URL under which registries reach this app; webhook URLs are built from it. "
+        "Defaults to https://$WEBSITE_HOSTNAME in Azure and http://localhost:7071 locally.",
+        default="",
+    ),
+    Setting(
+        "LOOKOUT_ENCRYPTION_KEY",
+        "Key (Fernet, url-safe base64 of 32 bytes) that encrypts registry token passwords at rest; "
+        "a Key Vault reference in Azure. `make setup` generates one for local.settings.json.",
+        default="",
+    ),
+    Setting(
+        "LOOKOUT_ALLOW_INSECURE_REGISTRIES",
+        "`true` lets integrations use plain HTTP or unverified TLS for registries that are not on the "
+        "loopback interface. Loopback registries may always be marked insecure.",
+        default="false",
+    ),
+    Setting(
+        "WEBSITE_HOSTNAME",
+        "The app's default host name, set by Azure App Service.",
+        read_by="platform",
+    ),
+    Setting(
+        "AZURE_FUNCTIONS_ENVIRONMENT",
+        "`Development` under `func start` and `lookout serve`; Azure sets `Production`.",
+        read_by="platform",
+    ),
+)
+
+_KNOWN = {s.name: s for s in SETTINGS}
+
+
+def azurite_connection_string(host: str = "127.0.0.1", blob: int = 10000, queue: int = 10001, table: int = 10002) -> str:
+    """The full Azurite connection string for the given host and ports."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+        f"BlobEndpoint=http://{host}:{blob}/{AZURITE_ACCOUNT};"
+        f"QueueEndpoint=http://{host}:{queue}/{AZURITE_ACCOUNT};"
+        f"TableEndpoint=http://{host}:{table}/{AZURITE_ACCOUNT};"
+    )
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """How to reach Azure Storage: a connection string, or identity-based service URIs.
+
+    Exactly one of ``connection_string`` and (``queue_service_uri``, ``table_service_uri``) is set.
+    ``managed_identity_client_id`` selects a user-assigned identity when identity-based.
+    """
+
+    connection_string: str | None = None
+    queue_service_uri: str | None = None
+    table_service_uri: str | None = None
+    managed_identity_client_id: str | None = None
+
+    def __repr__(self) -> str:  # the connection string holds the account key
+        kind = "connection string" if self.connection_string else f"identity, {self.table_service_uri}"
+        return f"StorageConfig({kind})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Lookout's resolved configuration. Build it with :func:`load`."""
+
+    storage: StorageConfig
+    jobs_queue: str
+    table_prefix: str
+    public_url: str
+    encryption_key: str
+    allow_insecure_registries: bool
+    environment: str
+
+    @property
+    def development(self) -> bool:
+        """True under ``func start`` and ``lookout serve`` (``AZURE_FUNCTIONS_ENVIRONMENT=Development``)."""
+        return self.environment.lower() == "development"
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(storage={self.storage!r}, jobs_queue={self.jobs_queue!r}, table_prefix={self.table_prefix!r}, "
+            f"public_url={self.public_url!r}, environment={self.environment!r})"
+        )
+
+
+def read_local_settings(path: Path = LOCAL_SETTINGS_FILE) -> dict[str, str]:
+    """The ``Values`` of a ``local.settings.json`` file; empty when the file does not exist."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"{path} is not readable JSON: {exc}") from exc
+    values = document.get("Values", {}) if isinstance(document, dict) else {}
+    if not isinstance(values, dict):
+        raise ConfigurationError(f"{path}: 'Values' must be an object of strings")
+    return {str(k): str(v) for k, v in values.items() if v is not None}
+
+
+def raw_values(environ: Mapping[str, str] | None = None, local_settings: Path | None = LOCAL_SETTINGS_FILE) -> dict[str, str]:
+    """Every setting's raw string value after precedence (environment > local.settings.json > default)."""
+    env = os.environ if environ is None else environ
+    local = read_local_settings(local_settings) if local_settings is not None else {}
+    values: dict[str, str] = {}
+    for setting in SETTINGS:
+        if setting.name in env:
+            values[setting.name] = env[setting.name]
+        elif setting.name in local:
+            values[setting.name] = local[setting.name]
+        elif setting.default is not None:
+            values[setting.name] = setting.default
+    return values
+
+
+def _truthy(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {value!r}")
+
+
+def _storage(values: Mapping[str, str]) -> StorageConfig:
+    account = values.get("AzureWebJobsStorage__accountName", "").strip()
+    queue_uri = values.get("AzureWebJobsStorage__queueServiceUri", "").strip()
+    table_uri = values.get("AzureWebJobsStorage__tableServiceUri", "").strip()
+    if account or queue_uri or table_uri:
+        queue_uri = queue_uri or f"https://{account}.queue.core.windows.net"
+        table_uri = table_uri or f"https://{account}.table.core.windows.net"
+        client_id = values.get("AzureWebJobsStorage__clientId", "").strip() or None
+        return StorageConfig(queue_service_uri=queue_uri, table_service_uri=table_uri, managed_identity_client_id=client_id)
+    connection = values.get("AzureWebJobsStorage", "").strip()
+    if not connection:
+        raise ConfigurationError("no storage configured: set AzureWebJobsStorage or AzureWebJobsStorage__accountName")
+    if connection.replace(" ", "").rstrip(";").lower() == DEVELOPMENT_STORAGE.lower():
+        connection = azurite_connection_string()
+    return StorageConfig(connection_string=connection)
+
+
+def _public_url(values: Mapping[str, str]) -> str:
+    explicit = values.get("LOOKOUT_PUBLIC_URL", "").strip()
+    if explicit:
+        if not explicit.startswith(("http://", "https://")):
+            raise ConfigurationError(f"LOOKOUT_PUBLIC_URL must be an http(s) URL, not {explicit!r}")
+        return explicit.rstrip("/")
+    hostname = values.get("WEBSITE_HOSTNAME", "").strip()
+    if hostname:
+        return f"https://{hostname}"
+    return "http://localhost:7071"
+
+
+def load(environ: Mapping[str, str] | None = None, local_settings: Path | None = LOCAL_SETTINGS_FILE) -> Settings:
+    """Resolve every setting; raise :class:`ConfigurationError` naming the setting that is wrong.
+
+    Outside development (``AZURE_FUNCTIONS_ENVIRONMENT`` other than ``Development``) the encryption
+    key is mandatory; locally it is too, but ``make setup`` writes one to ``local.settings.json``.
+    """
+    env = os.environ if environ is None else environ
+    values = raw_values(env, local_settings)
+    # Platform variables are never in local.settings.json defaults; read them straight from the environment.
+    for name in ("WEBSITE_HOSTNAME", "AZURE_FUNCTIONS_ENVIRONMENT"):
+        if name in env:
+            values[name] = env[name]
+    prefix = values["LOOKOUT_TABLE_PREFIX"]
+    if not prefix.isalnum() or not prefix[:1].isalpha() or len(prefix) > 40:
+        raise ConfigurationError("LOOKOUT_TABLE_PREFIX must be letters and digits, starting with a letter, at most 40")
+    queue = values["LOOKOUT_JOBS_QUEUE"]
+    if not (3 <= len(queue) <= 56) or not all(c.islower() or c.isdigit() or c == "-" for c in queue):
+        raise ConfigurationError("LOOKOUT_JOBS_QUEUE must be 3-56 lowercase letters, digits or hyphens")
+    key = values.get("LOOKOUT_ENCRYPTION_KEY", "").strip()
+    if not key:
+        raise ConfigurationError(
+            "LOOKOUT_ENCRYPTION_KEY is not set: it encrypts registry passwords at rest. "
+            "Locally `make setup` writes one to local.settings.json; in Azure it is a Key Vault reference."
+        )
+    return Settings(
+        storage=_storage(values),
+        jobs_queue=queue,
+        table_prefix=prefix,
+        public_url=_public_url(values),
+        encryption_key=key,
+        allow_insecure_registries=_truthy("LOOKOUT_ALLOW_INSECURE_REGISTRIES", values["LOOKOUT_ALLOW_INSECURE_REGISTRIES"]),
+        environment=values.get("AZURE_FUNCTIONS_ENVIRONMENT", "Production") or "Production",
+    )
+
+
+def known_setting(name: str) -> Setting:
+    """The declaration of the setting called ``name``; KeyError when Lookout does not know it."""
+    return _KNOWN[name]

@@ -1,0 +1,1 @@
+"""Real services for the tests: Azurite, a token-authenticated registry, the local host."""
