@@ -96,11 +96,6 @@ SETTINGS: tuple[Setting, ...] = (
         azure_only=True,
     ),
     Setting(
-        "LOOKOUT_JOBS_QUEUE",
-        "Storage queue that carries analysis jobs from the webhook to the worker.",
-        default="lookout-jobs",
-    ),
-    Setting(
         "LOOKOUT_TABLE_PREFIX",
         "Prefix of every Table storage table Lookout owns (letters and digits only).",
         default="lookout",
@@ -171,7 +166,6 @@ class Settings:
     """Lookout's resolved configuration. Build it with :func:`load`."""
 
     storage: StorageConfig
-    jobs_queue: str
     table_prefix: str
     public_url: str
     encryption_key: str
@@ -185,7 +179,7 @@ class Settings:
 
     def __repr__(self) -> str:
         return (
-            f"Settings(storage={self.storage!r}, jobs_queue={self.jobs_queue!r}, table_prefix={self.table_prefix!r}, "
+            f"Settings(storage={self.storage!r}, table_prefix={self.table_prefix!r}, "
             f"public_url={self.public_url!r}, environment={self.environment!r})"
         )
 
@@ -272,9 +266,6 @@ def load(environ: Mapping[str, str] | None = None, local_settings: Path | None =
     prefix = values["LOOKOUT_TABLE_PREFIX"]
     if not prefix.isalnum() or not prefix[:1].isalpha() or len(prefix) > 40:
         raise ConfigurationError("LOOKOUT_TABLE_PREFIX must be letters and digits, starting with a letter, at most 40")
-    queue = values["LOOKOUT_JOBS_QUEUE"]
-    if not (3 <= len(queue) <= 56) or not all(c.islower() or c.isdigit() or c == "-" for c in queue):
-        raise ConfigurationError("LOOKOUT_JOBS_QUEUE must be 3-56 lowercase letters, digits or hyphens")
     key = values.get("LOOKOUT_ENCRYPTION_KEY", "").strip()
     if not key:
         raise ConfigurationError(
@@ -283,7 +274,6 @@ def load(environ: Mapping[str, str] | None = None, local_settings: Path | None =
         )
     return Settings(
         storage=_storage(values),
-        jobs_queue=queue,
         table_prefix=prefix,
         public_url=_public_url(values),
         encryption_key=key,

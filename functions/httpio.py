@@ -1,0 +1,61 @@
+"""Helpers shared by the HTTP triggers: JSON bodies in and out, and error replies."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import azure.functions as func
+
+from shared.errors import ConfigurationError, Conflict, InvalidInput, LookoutError, NotFound
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BODY = 64 * 1024
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    """A JSON response (no body when ``body`` is None)."""
+    if body is None:
+        return func.HttpResponse(status_code=status, headers=headers)
+    return func.HttpResponse(
+        json.dumps(body, separators=(",", ":")), status_code=status, mimetype="application/json", headers=headers
+    )
+
+
+def error_response(status: int, code: str, message: str) -> func.HttpResponse:
+    """The uniform error body ``{"error": {"code", "message"}}``."""
+    return json_response(status, {"error": {"code": code, "message": message}})
+
+
+def read_json_object(req: func.HttpRequest) -> dict[str, Any]:
+    """The request body as a JSON object; :class:`InvalidInput` when it is too large or not an object."""
+    body = req.get_body() or b""
+    if len(body) > MAX_JSON_BODY:
+        raise InvalidInput(f"request body over {MAX_JSON_BODY} bytes")
+    try:
+        value = json.loads(body or b"{}")
+    except ValueError as exc:
+        raise InvalidInput(f"request body is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("request body must be a JSON object")
+    return value
+
+
+def failure_response(exc: LookoutError) -> func.HttpResponse:
+    """Map a library error to its HTTP status: 400, 404, 409, 503 (temporary) or 500."""
+    if isinstance(exc, InvalidInput):
+        return error_response(400, exc.code, exc.message)
+    if isinstance(exc, NotFound):
+        return error_response(404, exc.code, exc.message)
+    if isinstance(exc, Conflict):
+        return error_response(409, exc.code, exc.message)
+    if isinstance(exc, ConfigurationError):
+        log.error("configuration error: %s", exc.message)
+        return error_response(500, exc.code, exc.message)
+    if exc.temporary:
+        log.warning("temporary failure: %s", exc.message)
+        return error_response(503, exc.code, exc.message)
+    log.error("request failed: %s: %s", exc.code, exc.message)
+    return error_response(500, exc.code, exc.message)

@@ -1,0 +1,75 @@
+"""``lookout``: the command-line entry point.
+
+Subcommands: ``serve`` (the local Functions host) and ``init-local-settings`` (write
+``local.settings.json`` with a fresh encryption key). Exit codes: 0 success, 1 failure,
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from shared.errors import LookoutError
+from shared.secrets import generate_key
+from shared.settings import LOCAL_SETTINGS_FILE, PROJECT_ROOT
+
+SAMPLE_SETTINGS = PROJECT_ROOT / "local.settings.sample.json"
+
+
+def _init_local_settings(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if path.exists():
+        print(f"{path} exists; left unchanged")
+        return 0
+    document = json.loads(SAMPLE_SETTINGS.read_text(encoding="utf-8"))
+    document["Values"]["LOOKOUT_ENCRYPTION_KEY"] = generate_key()
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    print(f"wrote {path} with a new encryption key")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from shared.devhost import serve
+
+    return serve(port=args.port, host=args.host)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="lookout", description="Image analysis for Azure Container Registry.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the function app locally (HTTP, queue and timer triggers)")
+    serve.add_argument("--port", type=int, default=7071, help="HTTP port (default 7071)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.set_defaults(handler=_serve)
+
+    init = commands.add_parser("init-local-settings", help="write local.settings.json with a new encryption key")
+    init.add_argument("--path", default=str(LOCAL_SETTINGS_FILE), help="where to write it")
+    init.set_defaults(handler=_init_local_settings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args))
+    except LookoutError as exc:
+        print(f"lookout: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Table and queue storage behind small interfaces: integrations, repositories, images, events, jobs."""

@@ -1,0 +1,55 @@
+"""Encoding of Table storage keys and large properties.
+
+PartitionKey and RowKey may not contain ``/ \\ # ?`` or control characters and are at most 1 KiB;
+repository names contain ``/``. Keys are percent-encoded (UTF-8, nothing kept but unreserved
+characters), which is reversible and keeps the order of ASCII names.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote, unquote
+
+from shared.errors import InvalidInput
+
+MAX_KEY_BYTES = 1024
+MAX_PROPERTY_CHARS = 32 * 1024
+"""Strings are stored as UTF-16 in Table storage (64 KiB per property): 32 Ki characters always fit."""
+MAX_CHUNKS = 24
+"""Up to 24 chunks of 32 Ki characters (1.5 MiB of UTF-16 at worst, under the 1 MiB entity limit for ASCII JSON)."""
+
+
+def encode_key(value: str) -> str:
+    """The Table-safe form of ``value``; raises :class:`InvalidInput` when it would exceed 1 KiB."""
+    encoded = quote(value, safe="")
+    if len(encoded.encode("utf-8")) > MAX_KEY_BYTES:
+        raise InvalidInput(f"name is too long to be stored ({len(value)} characters)")
+    return encoded
+
+
+def decode_key(value: str) -> str:
+    """The inverse of :func:`encode_key`."""
+    return unquote(value)
+
+
+def put_json(entity: dict[str, Any], name: str, value: Any) -> None:
+    """Store ``value`` as JSON in ``entity`` under ``name``, split over ``name_0``, ``name_1`` … when large.
+
+    Raises :class:`InvalidInput` when the JSON does not fit in :data:`MAX_CHUNKS` chunks.
+    """
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    chunks = [text[i : i + MAX_PROPERTY_CHARS] for i in range(0, len(text), MAX_PROPERTY_CHARS)] or [""]
+    if len(chunks) > MAX_CHUNKS:
+        raise InvalidInput(f"{name} is too large to store ({len(text)} characters of JSON)")
+    entity[f"{name}_chunks"] = len(chunks)
+    for index, chunk in enumerate(chunks):
+        entity[f"{name}_{index}"] = chunk
+
+
+def get_json(entity: dict[str, Any], name: str, default: Any = None) -> Any:
+    """Read back a value stored by :func:`put_json`; ``default`` when absent."""
+    count = entity.get(f"{name}_chunks")
+    if not isinstance(count, int):
+        return default
+    return json.loads("".join(str(entity.get(f"{name}_{i}", "")) for i in range(count)))

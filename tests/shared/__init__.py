@@ -1,0 +1,1 @@
+"""Tests of the library, one module per library module."""
