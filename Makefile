@@ -30,7 +30,7 @@ registry-binary:
 	@command -v docker-registry >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null; }
 
 run: setup
-	$(PY) -m shared.devhost.run_local --port $(PORT)
+	PORT=$(PORT) bash scripts/run-local.sh
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

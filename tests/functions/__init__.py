@@ -1,0 +1,1 @@
+"""Tests of the triggers, called the documented way with real request objects."""

@@ -1,0 +1,111 @@
+"""The webhook trigger, called with real ``func.HttpRequest`` objects on Azurite."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from functions.webhook import events
+from shared.integrations.model import Integration
+from shared.secrets import new_webhook_secret
+from shared.services import Services
+from tests.support.storage import queued_jobs
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "eventgrid-samples"
+handler = events.build().get_user_function()
+
+
+def sample(name: str) -> list[dict[str, Any]]:
+    return json.loads((SAMPLES / name).read_text())
+
+
+@pytest.fixture
+def integration(svc: Services) -> tuple[Integration, str]:
+    secret = new_webhook_secret()
+    record = Integration(id="0a1b2c3d4e5f6a7b", registry="demo.azurecr.io", created="2026-01-01T00:00:00.000000Z",
+                         webhook_secret_encrypted=svc.box.encrypt(secret), status="connected", enabled=True)
+    svc.integrations.put(record)
+    svc.repositories.set_enabled(record.id, "aci-helloworld", True, "2026-01-01T00:00:00.000000Z")
+    return record, secret
+
+
+def post(body: bytes | list[Any], integration: tuple[Integration, str] | None, method: str = "POST",
+         headers: dict[str, str] | None = None) -> func.HttpResponse:
+    params = {"integration": integration[0].id, "secret": integration[1]} if integration else {}
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = func.HttpRequest(method, "http://localhost/api/events", headers=headers or {}, params=params, body=raw)
+    response = handler(request)
+    assert isinstance(response, func.HttpResponse)
+    return response
+
+
+def body_of(response: func.HttpResponse) -> Any:
+    return json.loads(response.get_body())
+
+
+def test_subscription_validation_handshake(integration: tuple[Integration, str]) -> None:
+    response = post(sample("SubscriptionValidationEvent.json"), integration)
+    assert response.status_code == 200
+    assert body_of(response) == {"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}
+
+
+def test_cloudevents_abuse_protection_handshake(integration: tuple[Integration, str]) -> None:
+    response = post(b"", integration, method="OPTIONS", headers={"WebHook-Request-Origin": "eventgrid.azure.net"})
+    assert response.status_code == 200
+    assert response.headers["WebHook-Allowed-Origin"] == "eventgrid.azure.net"
+    assert "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("secret", [None, "wrong"])
+def test_wrong_or_missing_secret_is_refused_for_good(
+    svc: Services, integration: tuple[Integration, str], secret: str | None
+) -> None:
+    response = post(sample("ImagePushed.json"), (integration[0], secret) if secret else None)
+    assert response.status_code == 401
+    assert body_of(response)["error"]["code"] == "unauthorized"
+    assert queued_jobs(svc) == []
+
+
+def test_push_becomes_one_job_and_duplicates_are_dropped(svc: Services, integration: tuple[Integration, str]) -> None:
+    for _ in range(3):
+        response = post(sample("ImagePushed.json"), integration)
+        assert response.status_code == 200
+    (job,) = queued_jobs(svc)
+    assert (job.kind, job.registry, job.repository, job.tag) == ("push", "demo.azurecr.io", "aci-helloworld", "v1")
+    assert job.integration_id == integration[0].id
+    assert job.event_time == "2018-04-25T21:39:47.654961Z"
+    assert svc.integrations.get(integration[0].id).last_event  # type: ignore[union-attr]
+
+
+def test_batch_counts(svc: Services, integration: tuple[Integration, str]) -> None:
+    pushed = sample("ImagePushed.json")[0]
+    other_repo = {**pushed, "id": "other-repo",
+                  "data": {**pushed["data"], "target": {**pushed["data"]["target"], "repository": "inactive"}}}
+    other_registry = {**pushed, "id": "other-registry",
+                      "data": {**pushed["data"], "request": {**pushed["data"]["request"], "host": "evil.example"}}}
+    chart = sample("ChartPushed.json")[0]
+    deleted = sample("ImageDeleted.json")[0]
+    response = post([pushed, pushed, other_repo, other_registry, chart, deleted], integration)
+    assert response.status_code == 200
+    assert body_of(response) == {"accepted": 2, "duplicates": 1, "ignored": 1, "dropped": 2, "invalid": 0}
+    assert sorted(j.kind for j in queued_jobs(svc)) == ["delete", "push"]
+
+
+def test_disabled_integration_queues_nothing(svc: Services, integration: tuple[Integration, str]) -> None:
+    svc.integrations.put(replace(integration[0], enabled=False, status="pending"))
+    response = post(sample("ImagePushed.json"), integration)
+    assert response.status_code == 200
+    assert body_of(response)["dropped"] == 1
+    assert queued_jobs(svc) == []
+
+
+@pytest.mark.parametrize(("body", "status"), [(b"nope", 400), (b'{"a": 1}', 400), (b"[" + b" " * 1200000 + b"]", 413)])
+def test_undeliverable_bodies_get_4xx_with_reason(integration: tuple[Integration, str], body: bytes, status: int) -> None:
+    response = post(body, integration)
+    assert response.status_code == status
+    assert body_of(response)["error"]["message"]

@@ -1,0 +1,1 @@
+"""Tests of the Table storage layer, on Azurite."""
