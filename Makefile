@@ -6,9 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 7071
 
-.PHONY: setup run test lint unit bench deploy destroy clean
+.PHONY: setup system-packages run test lint bench deploy destroy clean
 
-setup: $(VENV)/.installed node_modules/.installed local.settings.json registry-binary
+setup: $(VENV)/.installed .venv-checkov/.installed node_modules/.installed local.settings.json system-packages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,9 +25,21 @@ node_modules/.installed: package.json package-lock.json
 local.settings.json: | $(VENV)/.installed
 	$(PY) -m shared.cli.main init-local-settings --path $@
 
-# Debian's docker-registry: the real registry the tests push images to.
-registry-binary:
-	@command -v docker-registry >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null; }
+# checkov, which checks infra/, in a venv of its own: its dependencies would clash with the app's pins.
+.venv-checkov/.installed:
+	test -x .venv-checkov/bin/python || python3 -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --upgrade pip
+	.venv-checkov/bin/pip install --quiet checkov==3.3.30
+	touch $@
+
+# Debian packages the tests use: docker-registry (a real registry) and shellcheck (infra scripts).
+system-packages:
+	@missing=""; \
+	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 run: setup
 	PORT=$(PORT) bash scripts/run-local.sh
@@ -42,5 +54,11 @@ test: setup lint
 bench: setup
 	$(PY) bench/webhook.py
 
+deploy: setup
+	bash infra/deploy.sh $(DEPLOY_ARGS)
+
+destroy:
+	bash infra/destroy.sh $(DESTROY_ARGS)
+
 clean:
-	rm -rf $(VENV) node_modules .azurite .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-checkov node_modules .azurite .mypy_cache .ruff_cache .pytest_cache

@@ -37,6 +37,8 @@ class Setting:
     ``read_by`` is ``"app"`` for settings Lookout's code reads, ``"host"`` for ones the Functions
     host or the platform reads (Lookout may read them too, but the deployment must set them for the
     host's sake), and ``"platform"`` for variables Azure sets by itself and a template must not set.
+    ``local_only`` marks settings only a local run uses, which the deployment template must not set
+    (in Azure the identity-based ``AzureWebJobsStorage__*`` settings replace the connection string).
     """
 
     name: str
@@ -44,6 +46,12 @@ class Setting:
     default: str | None = None
     read_by: Literal["app", "host", "platform"] = "app"
     azure_only: bool = False
+    local_only: bool = False
+
+    @property
+    def deployed(self) -> bool:
+        """True when ``infra/main.json`` sets this setting on the function app."""
+        return self.read_by != "platform" and not self.local_only
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -52,6 +60,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Storage connection string (locally; `UseDevelopmentStorage=true` means Azurite on its default ports).",
         default=DEVELOPMENT_STORAGE,
         read_by="host",
+        local_only=True,
     ),
     Setting(
         "AzureWebJobsStorage__accountName",
@@ -92,6 +101,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
         "Application Insights connection string for the host's telemetry (Azure).",
+        read_by="host",
+        azure_only=True,
+    ),
+    Setting(
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        "`ClientId=<identity client ID>;Authorization=AAD`: the host sends telemetry with the managed "
+        "identity, because the Application Insights resource accepts no key-only ingestion (Azure).",
         read_by="host",
         azure_only=True,
     ),
