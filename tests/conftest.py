@@ -14,6 +14,7 @@ from shared.secrets import generate_key
 from shared.services import Services, services
 from shared.store.azure import queue_client
 from tests.support.azurite import Azurite
+from tests.support.registry import registry  # noqa: F401 - the session's real registry, for every test
 
 
 @pytest.fixture(scope="session")
