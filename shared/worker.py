@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["analyzed", "failed", "deleted", "duplicate", "moot", "rejected"]
 
+CREDENTIAL_FAILURES = frozenset({"unauthorized", "denied"})
+"""Failure codes that mean the integration's token no longer works: the integration shows an error."""
+
 ClientFactory = Callable[[Services, Integration], RegistryClient]
 
 
@@ -111,6 +114,8 @@ def _push(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory
         log.warning("%s failed: %s: %s", job.key, exc.code, exc.message)
         svc.images.put(failed)
         _point_tag(svc, job)
+        if exc.code in CREDENTIAL_FAILURES:
+            svc.integrations.put(replace(integration, status="error", last_error=exc.message, last_error_at=utc_now()))
         return "failed"
     svc.images.put(
         replace(base, status="analyzed", media_type=image.media_type, size=image.size, platforms=image.platforms,
