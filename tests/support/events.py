@@ -6,7 +6,10 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-TOPIC = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/reg"
+TOPIC = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
+    "/providers/Microsoft.ContainerRegistry/registries/reg"
+)
 
 
 def _now() -> str:
