@@ -1,27 +1,44 @@
-"""The management and results API: integrations, repository activation, images.
+"""The management and results API: integrations, their token, repositories, images; the registry template.
 
-Function-key protected in Azure (``x-functions-key`` header or ``?code=``); the triggers parse,
-call the library and answer.
+Function-key protected in Azure (``x-functions-key`` header or ``?code=``), except the static
+registry template that the Azure portal fetches. The triggers parse, call the library and answer.
 """
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import unquote
 
 import azure.functions as func
 
-from functions.httpio import error_response, failure_response, json_response, read_json_object
-from shared.errors import LookoutError
+from functions.httpio import actor, error_response, failure_response, json_response, read_json_object
+from shared.errors import InvalidInput, LookoutError
 from shared.images.query import find_image
 from shared.integrations.service import (
+    Outcome,
+    connect_json,
     create_integration,
+    get_integration,
     integration_json,
-    set_repository_enabled,
-    webhook_url,
+    remove_integration,
+    repositories_json,
+    retest,
+    set_repositories,
+    set_token,
+    summarize,
 )
+from shared.integrations.template import TEMPLATE_FILE, TEMPLATE_ROUTE
 from shared.services import services
 
+log = logging.getLogger(__name__)
 blueprint = func.Blueprint()
+
+
+def _outcome_json(outcome: Outcome) -> dict[str, object]:
+    body = integration_json(outcome.integration)
+    if outcome.connection is not None:
+        body["connection"] = outcome.connection.to_json()
+    return body
 
 
 @blueprint.function_name("integrations_create")
@@ -31,10 +48,10 @@ def integrations_create(req: func.HttpRequest) -> func.HttpResponse:
     try:
         body = read_json_object(req)
         svc = services()
-        integration = create_integration(
+        outcome = create_integration(
             svc, body.get("registry"), body.get("username"), body.get("password"), body.get("insecure", False)
         )
-        return json_response(201, integration_json(integration, webhook_url(svc, integration)))
+        return json_response(201, connect_json(svc, outcome))
     except LookoutError as exc:
         return failure_response(exc)
 
@@ -42,10 +59,80 @@ def integrations_create(req: func.HttpRequest) -> func.HttpResponse:
 @blueprint.function_name("integrations_list")
 @blueprint.route(route="integrations", methods=["GET"])
 def integrations_list(req: func.HttpRequest) -> func.HttpResponse:
-    """Every integration with its status."""
+    """Every integration with its health and counts."""
+    try:
+        return json_response(200, {"integrations": summarize(services())})
+    except LookoutError as exc:
+        return failure_response(exc)
+
+
+@blueprint.function_name("integration_get")
+@blueprint.route(route="integrations/{id}", methods=["GET"])
+def integration_get(req: func.HttpRequest) -> func.HttpResponse:
+    """One integration, with its webhook URL and the registry template's inputs."""
     try:
         svc = services()
-        return json_response(200, {"integrations": [integration_json(i) for i in svc.integrations.list()]})
+        return json_response(200, connect_json(svc, Outcome(get_integration(svc, req.route_params.get("id", "")))))
+    except LookoutError as exc:
+        return failure_response(exc)
+
+
+@blueprint.function_name("integration_delete")
+@blueprint.route(route="integrations/{id}", methods=["DELETE"])
+def integration_delete(req: func.HttpRequest) -> func.HttpResponse:
+    """Remove an integration (``?purge=true`` deletes its analyses too)."""
+    try:
+        purge = req.params.get("purge", "false").lower()
+        if purge not in ("true", "false"):
+            raise InvalidInput("'purge' must be true or false")
+        result = remove_integration(services(), req.route_params.get("id", ""), purge == "true", actor(req))
+        return json_response(200, result)
+    except LookoutError as exc:
+        return failure_response(exc)
+
+
+@blueprint.function_name("integration_token")
+@blueprint.route(route="integrations/{id}/token", methods=["PUT"])
+def integration_token(req: func.HttpRequest) -> func.HttpResponse:
+    """Set or rotate the token password: ``{"password", "username"?}``; runs the connection test."""
+    try:
+        body = read_json_object(req)
+        outcome = set_token(services(), req.route_params.get("id", ""), body.get("username"), body.get("password"))
+        log.info("token of integration %s set by %s", outcome.integration.id, actor(req))
+        return json_response(200, _outcome_json(outcome))
+    except LookoutError as exc:
+        return failure_response(exc)
+
+
+@blueprint.function_name("integration_test")
+@blueprint.route(route="integrations/{id}/test", methods=["POST"])
+def integration_test(req: func.HttpRequest) -> func.HttpResponse:
+    """Run the connection test again with the stored token."""
+    try:
+        return json_response(200, _outcome_json(retest(services(), req.route_params.get("id", ""))))
+    except LookoutError as exc:
+        return failure_response(exc)
+
+
+@blueprint.function_name("repositories_list")
+@blueprint.route(route="integrations/{id}/repositories", methods=["GET"])
+def repositories_list(req: func.HttpRequest) -> func.HttpResponse:
+    """The registry's repositories with their activation state."""
+    try:
+        return json_response(200, repositories_json(services(), req.route_params.get("id", "")))
+    except LookoutError as exc:
+        return failure_response(exc)
+
+
+@blueprint.function_name("repositories_bulk")
+@blueprint.route(route="integrations/{id}/repositories", methods=["PUT"])
+def repositories_bulk(req: func.HttpRequest) -> func.HttpResponse:
+    """Activate or deactivate several repositories: ``{"enabled", "repositories": [...] | "*"}``."""
+    try:
+        body = read_json_object(req)
+        result = set_repositories(services(), req.route_params.get("id", ""), body.get("repositories"),
+                                  body.get("enabled"), actor(req))
+        return json_response(200, result)
     except LookoutError as exc:
         return failure_response(exc)
 
@@ -53,11 +140,12 @@ def integrations_list(req: func.HttpRequest) -> func.HttpResponse:
 @blueprint.function_name("repository_set")
 @blueprint.route(route="integrations/{id}/repositories/{*repository}", methods=["PUT"])
 def repository_set(req: func.HttpRequest) -> func.HttpResponse:
-    """Activate or deactivate a repository: ``{"enabled": true|false}``; the name may be URL-encoded."""
+    """Activate (and backfill) or deactivate one repository: ``{"enabled": true|false}``; the name may be URL-encoded."""
     try:
         body = read_json_object(req)
         repository = unquote(req.route_params.get("repository", ""))
-        result = set_repository_enabled(services(), req.route_params.get("id", ""), repository, body.get("enabled"))
+        result = set_repositories(services(), req.route_params.get("id", ""), repository, body.get("enabled"),
+                                  actor(req))
         return json_response(200, result)
     except LookoutError as exc:
         return failure_response(exc)
@@ -76,3 +164,15 @@ def images_get(req: func.HttpRequest) -> func.HttpResponse:
     if image is None:
         return error_response(404, "not-found", "no such image has been recorded")
     return json_response(200, image)
+
+
+@blueprint.function_name("registry_template")
+@blueprint.route(route=TEMPLATE_ROUTE, methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def registry_template(req: func.HttpRequest) -> func.HttpResponse:
+    """The registry-side ARM template, for ``az --template-uri`` and the portal's "Deploy to Azure"."""
+    return func.HttpResponse(
+        TEMPLATE_FILE.read_bytes(),
+        status_code=200,
+        mimetype="application/json",
+        headers={"Access-Control-Allow-Origin": "https://portal.azure.com", "Cache-Control": "max-age=300"},
+    )

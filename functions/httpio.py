@@ -59,3 +59,14 @@ def failure_response(exc: LookoutError) -> func.HttpResponse:
         return error_response(503, exc.code, exc.message)
     log.error("request failed: %s: %s", exc.code, exc.message)
     return error_response(500, exc.code, exc.message)
+
+
+def actor(req: func.HttpRequest) -> str:
+    """Who made a management call, for the audit log: the signed-in principal, else the caller's address.
+
+    Never a key or a token.
+    """
+    principal = req.headers.get("x-ms-client-principal-name")
+    address = (req.headers.get("x-forwarded-for") or "").split(",")[0].strip()
+    who = principal or "function key holder"
+    return f"{who} from {address}" if address else who

@@ -21,7 +21,7 @@ MAX_JOB_BYTES = 16 * 1024
 """Jobs are far below the 64 KiB queue message limit; anything larger is not a job."""
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_KINDS = ("push", "delete")
+_KINDS = ("push", "delete", "backfill")
 _REASONS = ("event", "backfill")
 
 
@@ -35,12 +35,13 @@ class InvalidJob(InvalidInput):
 class Job:
     """One unit of work for the worker.
 
-    ``kind`` is ``push`` (analyze the manifest ``digest``) or ``delete`` (forget it); ``event_time``
+    ``kind`` is ``push`` (analyze the manifest ``digest``), ``delete`` (forget it) or ``backfill``
+    (find the repository's latest image and analyze it; ``digest`` is empty); ``event_time``
     is the event's ISO-8601 time, used to order pushes and deletes of the same digest; ``reason``
     says whether an event or a repository backfill produced it.
     """
 
-    kind: Literal["push", "delete"]
+    kind: Literal["push", "delete", "backfill"]
     integration_id: str
     registry: str
     repository: str
@@ -53,8 +54,8 @@ class Job:
 
     @property
     def key(self) -> str:
-        """The identity of the work: ``registry/repository@digest``."""
-        return f"{self.registry}/{self.repository}@{self.digest}"
+        """The identity of the work: ``registry/repository@digest`` (``registry/repository@latest`` for a backfill)."""
+        return f"{self.registry}/{self.repository}@{self.digest or 'latest'}"
 
 
 def encode_job(job: Job) -> str:
@@ -76,13 +77,18 @@ def decode_job(text: str | bytes) -> Job:
         raise InvalidJob(f"unsupported job version {document.get('v')!r}")
     fields = {k: v for k, v in document.items() if k != "v"}
     for name in ("integration_id", "registry", "repository", "digest"):
-        if not isinstance(fields.get(name), str) or not fields[name]:
+        if not isinstance(fields.get(name), str):
             raise InvalidJob(f"job field {name!r} is missing or not a string")
+    for name in ("integration_id", "registry", "repository"):
+        if not fields[name]:
+            raise InvalidJob(f"job field {name!r} is empty")
     if fields.get("kind") not in _KINDS:
         raise InvalidJob(f"job kind {fields.get('kind')!r} is not one of {_KINDS}")
     if fields.get("reason", "event") not in _REASONS:
         raise InvalidJob(f"job reason {fields.get('reason')!r} is not one of {_REASONS}")
-    if not _DIGEST.match(fields["digest"]):
+    if fields["kind"] == "backfill" and fields["digest"] == "":
+        pass
+    elif not _DIGEST.match(fields["digest"]):
         raise InvalidJob("job digest is not a sha256 digest")
     for name in ("tag", "media_type", "event_id"):
         if fields.get(name) is not None and not isinstance(fields[name], str):

@@ -76,6 +76,7 @@ class _Tally:
     duplicates: int = 0
     ignored: int = 0
     dropped: int = 0
+    refused: int = 0
     invalid: int = 0
 
     def as_body(self) -> dict[str, Any]:
@@ -115,6 +116,11 @@ def _enqueue(svc: Services, integration: Integration, notification: Notification
             tally.invalid += 1
             log.warning("unusable %s event %s: %s", event.type, event.id, event.reason)
             continue
+        if event.registry != integration.registry:
+            tally.refused += 1
+            log.warning("refused event %s: registry %s does not match integration %s (%s)",
+                        event.id, event.registry, integration.id, integration.registry)
+            continue
         if not _wanted(svc, integration, event, activated):
             tally.dropped += 1
             continue
@@ -132,10 +138,6 @@ def _enqueue(svc: Services, integration: Integration, notification: Notification
 
 
 def _wanted(svc: Services, integration: Integration, event: ImageEvent, activated: dict[str, bool]) -> bool:
-    if event.registry != integration.registry:
-        log.warning("dropped event %s: registry %s does not match integration %s (%s)",
-                    event.id, event.registry, integration.id, integration.registry)
-        return False
     if not integration.enabled:
         log.info("dropped event %s: integration %s has no working credentials yet", event.id, integration.id)
         return False

@@ -22,6 +22,7 @@ from shared.errors import LookoutError
 from shared.images.inspect import inspect_image
 from shared.images.model import ImageRecord
 from shared.integrations.model import Integration
+from shared.integrations.repositories import latest_image
 from shared.integrations.service import registry_client
 from shared.jobs import InvalidJob, Job, decode_job
 from shared.registry.client import RegistryClient
@@ -56,7 +57,29 @@ def process_message(svc: Services, message: Message, client_for: ClientFactory =
         return "rejected"
     if job.kind == "delete":
         return _delete(svc, job)
+    if job.kind == "backfill":
+        return _backfill(svc, job, message.dequeue_count, client_for)
     return _push(svc, job, message.dequeue_count, client_for)
+
+
+def _backfill(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory) -> Outcome:
+    """Analyze the latest image of a newly activated repository."""
+    integration = _integration_for(svc, job)
+    if integration is None:
+        return "moot"
+    try:
+        with client_for(svc, integration) as client:
+            latest = latest_image(client, job.repository)
+    except LookoutError as exc:
+        if exc.temporary:
+            raise
+        log.warning("backfill of %s failed: %s: %s", job.key, exc.code, exc.message)
+        return "failed"
+    if latest is None:
+        log.info("backfill of %s: the repository has no tagged image", job.key)
+        return "moot"
+    log.info("backfill of %s: latest image is %s (%s)", job.key, latest.tag, latest.digest)
+    return _push(svc, replace(job, kind="push", digest=latest.digest, tag=latest.tag), dequeue_count, client_for)
 
 
 def _integration_for(svc: Services, job: Job) -> Integration | None:
@@ -102,8 +125,8 @@ def _push(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory
                        media_type=job.media_type or "", event_time=job.event_time, received=received,
                        attempts=dequeue_count)
     try:
-        client = client_for(svc, integration)
-        image = inspect_image(client, job.repository, job.digest)
+        with client_for(svc, integration) as client:
+            image = inspect_image(client, job.repository, job.digest)
     except LookoutError as exc:
         failed = replace(base, status="retrying" if exc.temporary else "failed", error_code=exc.code,
                          error=exc.message, analyzed=utc_now(), duration_ms=_ms(started))

@@ -1,4 +1,4 @@
-"""Integration use cases: create one, test its connection, authenticate its webhook deliveries.
+"""Integration use cases: connect, set the token, test, summarize, activate repositories, remove.
 
 The worker reaches a registry only through :func:`registry_client` — so only hosts of enabled
 integrations are ever contacted, with the integration's own credentials.
@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlencode
 
 from shared.clock import utc_now
-from shared.errors import InvalidInput, LookoutError, NotFound
+from shared.errors import Conflict, InvalidInput, LookoutError, NotFound
+from shared.images.query import validate_repository
+from shared.integrations.connection import ConnectionResult, run_connection_test
 from shared.integrations.model import Integration, is_loopback, normalize_registry_host
+from shared.integrations.repositories import list_repositories
+from shared.integrations.template import TOKEN_NAME, cleanup_commands, registry_template_inputs
+from shared.jobs import Job
 from shared.registry.auth import Credentials
 from shared.registry.client import RegistryClient
 from shared.secrets import new_webhook_secret, secrets_equal
@@ -23,26 +29,41 @@ log = logging.getLogger(__name__)
 
 MAX_USERNAME = 256
 MAX_PASSWORD = 1024
+MAX_BULK_REPOSITORIES = 1000
 
 
-def _credential_fields(username: object, password: object) -> tuple[str | None, str | None]:
-    if username is None and password is None:
-        return None, None
-    if not isinstance(username, str) or not username.strip() or len(username) > MAX_USERNAME:
+@dataclass(frozen=True)
+class Outcome:
+    """An integration after a use case, with the connection test's result when one ran."""
+
+    integration: Integration
+    connection: ConnectionResult | None = None
+
+
+def get_integration(svc: Services, integration_id: str) -> Integration:
+    """The integration; :class:`NotFound` when there is none with that id."""
+    integration = svc.integrations.get(integration_id)
+    if integration is None:
+        raise NotFound(f"no integration {integration_id!r}")
+    return integration
+
+
+def _credentials(username: object, password: object) -> Credentials:
+    name = TOKEN_NAME if username is None else username
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_USERNAME:
         raise InvalidInput("'username' must be the registry token's name (at most 256 characters)")
     if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD:
-        raise InvalidInput("'password' must be the registry token's password (at most 1024 characters)")
-    return username.strip(), password
+        raise InvalidInput("'password' must be the registry token's password (1 to 1024 characters)")
+    return Credentials(name.strip(), password)
 
 
 def create_integration(
     svc: Services, registry: object, username: object = None, password: object = None, insecure: object = False
-) -> Integration:
-    """Create an integration for ``registry``; with credentials, test them at once.
+) -> Outcome:
+    """Create a ``pending`` integration for ``registry``; with a password, run the connection test at once.
 
-    The new integration is ``pending`` until a connection test passes; it is stored either way, so a
-    failed test can be fixed by setting the token password again. Raises :class:`InvalidInput` for a
-    malformed host or credentials, or an insecure registry that is not allowed.
+    Raises :class:`InvalidInput` for a malformed host or credentials or a disallowed insecure registry,
+    and :class:`Conflict` when the registry is already integrated.
     """
     host = normalize_registry_host(registry)
     if not isinstance(insecure, bool):
@@ -52,45 +73,85 @@ def create_integration(
             f"{host} is not on this machine: plain HTTP is allowed only for loopback registries "
             "unless LOOKOUT_ALLOW_INSECURE_REGISTRIES=true"
         )
-    user, secret = _credential_fields(username, password)
+    credentials = _credentials(username, password) if password is not None or username is not None else None
+    existing = [i for i in svc.integrations.list() if i.registry == host]
+    if existing:
+        raise Conflict(f"{host} is already integrated as {existing[0].id}; remove it first or set its token")
     integration = Integration(
         id=secrets.token_hex(8),
         registry=host,
         created=utc_now(),
         webhook_secret_encrypted=svc.box.encrypt(new_webhook_secret()),
-        username=user,
-        password_encrypted=svc.box.encrypt(secret) if secret is not None else None,
         insecure=insecure,
     )
-    if user is not None and secret is not None:
-        integration = test_connection(integration, Credentials(user, secret))
+    connection = None
+    if credentials is not None:
+        integration, connection = _apply_token(svc, integration, credentials)
     svc.integrations.put(integration)
     log.info("integration %s created for %s (status %s)", integration.id, host, integration.status)
-    return integration
+    return Outcome(integration, connection)
 
 
-def test_connection(integration: Integration, credentials: Credentials) -> Integration:
-    """Reach ``/v2/``, authenticate with ``credentials`` and list a repository; return the updated record.
+def set_token(svc: Services, integration_id: str, username: object, password: object) -> Outcome:
+    """Test ``password`` (of token ``username``, default ``docker-scout-readonly-token``); keep it if it works.
 
-    On success the integration is ``connected`` and enabled; on failure it keeps its enabled state,
-    becomes ``pending`` (never connected) or ``error`` (connected before), with the reason.
+    On success the integration is ``connected`` and enabled with the new credentials (this is also
+    how a password is rotated). On failure the stored credentials stay as they were and the error is
+    recorded: a pending integration stays pending.
     """
+    integration = get_integration(svc, integration_id)
+    credentials = _credentials(username, password)
+    updated, connection = _apply_token(svc, integration, credentials)
+    svc.integrations.put(updated)
+    log.info("token of integration %s %s", integration.id, "replaced" if connection.ok else "refused")
+    return Outcome(updated, connection)
+
+
+def _apply_token(svc: Services, integration: Integration, credentials: Credentials) -> tuple[Integration, ConnectionResult]:
     now = utc_now()
-    client = RegistryClient(integration.registry, credentials, insecure=integration.insecure)
-    try:
-        client.ping()
-        client.check_credentials()
-        next(iter(client.catalog(page_size=1)), None)
-    except LookoutError as exc:
-        log.warning("connection test of integration %s failed: %s", integration.id, exc.code)
-        return replace(
-            integration,
-            status="error" if integration.enabled else "pending",
-            last_error=exc.message,
-            last_error_at=now,
-            last_tested=now,
-        )
-    return replace(integration, status="connected", enabled=True, last_error=None, last_error_at=None, last_tested=now)
+    result = run_connection_test(integration.registry, credentials, integration.insecure)
+    if not result.ok:
+        return replace(integration, last_error=result.message, last_error_at=now, last_tested=now), result
+    return replace(
+        integration,
+        username=credentials.username,
+        password_encrypted=svc.box.encrypt(credentials.password),
+        status="connected",
+        enabled=True,
+        last_error=None,
+        last_error_at=None,
+        last_tested=now,
+    ), result
+
+
+def retest(svc: Services, integration_id: str) -> Outcome:
+    """Run the connection test again with the stored credentials and record the result.
+
+    A failure marks an enabled integration ``error`` (it stays enabled: the worker keeps trying,
+    and the user sees why analyses fail); a pending one stays pending.
+    """
+    integration = get_integration(svc, integration_id)
+    now = utc_now()
+    credentials = _stored_credentials(svc, integration)
+    if credentials is None:
+        result = ConnectionResult(False, "no-token", "no token password has been set",
+                                  "Set the token password: PUT /api/integrations/{id}/token")
+    else:
+        result = run_connection_test(integration.registry, credentials, integration.insecure)
+    if result.ok:
+        updated = replace(integration, status="connected", enabled=True, last_error=None, last_error_at=None,
+                          last_tested=now)
+    else:
+        updated = replace(integration, status="error" if integration.enabled else "pending",
+                          last_error=result.message, last_error_at=now, last_tested=now)
+    svc.integrations.put(updated)
+    return Outcome(updated, result)
+
+
+def _stored_credentials(svc: Services, integration: Integration) -> Credentials | None:
+    if integration.username and integration.password_encrypted:
+        return Credentials(integration.username, svc.box.decrypt(integration.password_encrypted))
+    return None
 
 
 def webhook_url(svc: Services, integration: Integration) -> str:
@@ -122,16 +183,12 @@ def registry_client(svc: Services, integration: Integration) -> RegistryClient:
     """
     if not integration.enabled:
         raise LookoutError(f"integration {integration.id} is not enabled", code="integration-disabled")
-    credentials = None
-    if integration.username and integration.password_encrypted:
-        credentials = Credentials(integration.username, svc.box.decrypt(integration.password_encrypted))
-    return RegistryClient(integration.registry, credentials, insecure=integration.insecure)
+    return RegistryClient(integration.registry, _stored_credentials(svc, integration), insecure=integration.insecure)
 
 
-def integration_json(integration: Integration, webhook: str | None = None) -> dict[str, object]:
-    """The API representation of an integration; never includes the password or the webhook secret
-    (except inside ``webhook_url`` when ``webhook`` is given, for the integration's owner)."""
-    body: dict[str, object] = {
+def integration_json(integration: Integration) -> dict[str, Any]:
+    """The API representation of an integration; never the password or the webhook secret."""
+    return {
         "id": integration.id,
         "registry": integration.registry,
         "status": integration.status,
@@ -144,21 +201,101 @@ def integration_json(integration: Integration, webhook: str | None = None) -> di
         "last_error_at": integration.last_error_at,
         "last_event": integration.last_event,
     }
-    if webhook is not None:
-        body["webhook_url"] = webhook
+
+
+def connect_json(svc: Services, outcome: Outcome) -> dict[str, Any]:
+    """The answer to creating an integration: the record, its webhook URL and the registry template's inputs."""
+    webhook = webhook_url(svc, outcome.integration)
+    body = integration_json(outcome.integration)
+    body["webhook_url"] = webhook
+    body["registry_template"] = registry_template_inputs(svc.settings.public_url, outcome.integration.registry, webhook)
+    if outcome.connection is not None:
+        body["connection"] = outcome.connection.to_json()
     return body
 
 
-def set_repository_enabled(svc: Services, integration_id: str, repository: str, enabled: object) -> dict[str, object]:
-    """Activate or deactivate analysis of ``repository``; :class:`NotFound` for an unknown integration."""
-    from shared.images.query import validate_repository
+def summarize(svc: Services) -> list[dict[str, Any]]:
+    """Every integration with its health, activated repositories and analyzed images."""
+    summaries = []
+    for integration in svc.integrations.list():
+        body = integration_json(integration)
+        body["activated_repositories"] = sum(svc.repositories.enabled_repositories(integration.id).values())
+        body["images_analyzed"] = svc.images.count_analyzed(integration.registry)
+        summaries.append(body)
+    return summaries
 
+
+def repositories_json(svc: Services, integration_id: str) -> dict[str, Any]:
+    """The registry's repositories with their activation state (and activated ones the registry no longer lists)."""
+    integration = get_integration(svc, integration_id)
+    with registry_client(svc, integration) as client:
+        names, truncated = list_repositories(client)
+    settings = svc.repositories.enabled_repositories(integration.id)
+    listed = set(names)
+    rows = [{"repository": n, "enabled": settings.get(n, False), "in_registry": True} for n in names]
+    rows += [{"repository": n, "enabled": True, "in_registry": False}
+             for n, on in sorted(settings.items()) if on and n not in listed]
+    return {"integration": integration.id, "registry": integration.registry, "repositories": rows, "truncated": truncated}
+
+
+def set_repositories(
+    svc: Services, integration_id: str, repositories: object, enabled: object, actor: str = "unknown"
+) -> dict[str, Any]:
+    """Activate (and backfill) or deactivate ``repositories``: a name, a list of names, or ``"*"`` for all.
+
+    Activation queues a backfill job per repository, which analyzes its latest image at once.
+    Deactivation stops analysis of new pushes; existing results stay.
+    """
     if not isinstance(enabled, bool):
         raise InvalidInput("'enabled' must be true or false")
-    repo = validate_repository(repository)
-    integration = svc.integrations.get(integration_id)
-    if integration is None:
-        raise NotFound(f"no integration {integration_id!r}")
-    svc.repositories.set_enabled(integration.id, repo, enabled, utc_now())
-    log.info("repository %s of integration %s %s", repo, integration.id, "activated" if enabled else "deactivated")
-    return {"integration": integration.id, "repository": repo, "enabled": enabled}
+    integration = get_integration(svc, integration_id)
+    if repositories == "*":
+        with registry_client(svc, integration) as client:
+            names, _ = list_repositories(client)
+    elif isinstance(repositories, str):
+        names = [repositories]
+    elif isinstance(repositories, list) and all(isinstance(r, str) for r in repositories):
+        names = list(dict.fromkeys(repositories))
+    else:
+        raise InvalidInput("'repositories' must be a list of repository names or \"*\" for all")
+    if len(names) > MAX_BULK_REPOSITORIES:
+        raise InvalidInput(f"at most {MAX_BULK_REPOSITORIES} repositories per call")
+    names = [validate_repository(n) for n in names]
+    now = utc_now()
+    results = []
+    for name in names:
+        svc.repositories.set_enabled(integration.id, name, enabled, now)
+        backfill = enabled and integration.enabled
+        if backfill:
+            svc.jobs.put(Job(kind="backfill", integration_id=integration.id, registry=integration.registry,
+                             repository=name, digest="", event_time=now, reason="backfill"))
+        results.append({"repository": name, "enabled": enabled, "backfill_queued": backfill})
+    log.info("%d repositories of integration %s %s by %s", len(names), integration.id,
+             "activated" if enabled else "deactivated", actor)
+    note = None if integration.enabled or not enabled else "the integration has no working token yet: nothing was backfilled"
+    return {"integration": integration.id, "repositories": results, "note": note}
+
+
+def remove_integration(svc: Services, integration_id: str, purge: bool, actor: str = "unknown") -> dict[str, Any]:
+    """Remove the integration and its repository settings (``purge``: its analyses too).
+
+    Deliveries to its webhook URL are refused from then on. The answer lists the Azure resources that
+    remain on the registry side and the commands that delete them.
+    """
+    integration = get_integration(svc, integration_id)
+    svc.repositories.delete_all(integration.id)
+    purged = svc.images.purge_registry(integration.registry) if purge else 0
+    svc.integrations.delete(integration.id)
+    log.warning("integration %s (%s) removed by %s; purge=%s, %d images deleted", integration.id,
+                integration.registry, actor, purge, purged)
+    return {
+        "removed": integration.id,
+        "registry": integration.registry,
+        "images_deleted": purged,
+        "analyses_kept": not purge,
+        "remaining_azure_resources": [
+            f"the registry token {TOKEN_NAME} on {integration.registry}",
+            "the Event Grid system topic docker-scout-repository and its webhook subscription",
+        ],
+        "cleanup_commands": cleanup_commands(integration.registry),
+    }

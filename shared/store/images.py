@@ -136,3 +136,37 @@ class ImageStore:
             for entity in list(table.query_entities("PartitionKey eq @pk and digest eq @digest",
                                                     parameters={"pk": pk, "digest": digest})):
                 table.delete_entity(pk, entity["RowKey"])
+
+    def count_analyzed(self, registry: str) -> int:
+        """How many images of ``registry`` are analyzed (a scan of the registry's partitions)."""
+        low, high = _registry_range(registry)
+        with storage_errors("count images"):
+            entities = self._tables.table("images").query_entities(
+                "PartitionKey ge @low and PartitionKey lt @high and status eq 'analyzed'",
+                parameters={"low": low, "high": high}, select=["PartitionKey"],
+            )
+            return sum(1 for _ in entities)
+
+    def purge_registry(self, registry: str) -> int:
+        """Delete every image record and tag of ``registry``; return how many images were deleted."""
+        low, high = _registry_range(registry)
+        deleted = 0
+        for name in ("images", "tags"):
+            table = self._tables.table(name)
+            with storage_errors(f"purge {name}"):
+                for entity in list(table.query_entities("PartitionKey ge @low and PartitionKey lt @high",
+                                                        parameters={"low": low, "high": high},
+                                                        select=["PartitionKey", "RowKey", "status"])):
+                    table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+                    if name == "images" and entity.get("status") != "deleted":
+                        deleted += 1
+        return deleted
+
+
+def _registry_range(registry: str) -> tuple[str, str]:
+    """The PartitionKey range ``[low, high)`` holding exactly the keys that start with ``enc(registry/)``.
+
+    ``high`` is the prefix with its last character incremented, the usual prefix-range bound.
+    """
+    low = encode_key(f"{registry}/")
+    return low, low[:-1] + chr(ord(low[-1]) + 1)

@@ -73,8 +73,10 @@ def test_package_of_this_project_holds_the_app_and_no_development_files(tmp_path
     names = package(PROJECT, tmp_path / "app.zip")
     for required in ("function_app.py", "host.json", "requirements.txt", "shared/settings.py", "functions/api.py"):
         assert required in names
+    assert "infra/registry-integration.json" in names  # the app serves it to the portal and to az
+    assert [n for n in names if n.startswith("infra/")] == ["infra/registry-integration.json"]
     tops = {name.split("/")[0] for name in names}
-    assert not tops & {"tests", "bench", "infra", "node_modules", ".venv", ".git", ".azurite", ".ci", "scripts"}
+    assert not tops & {"tests", "bench", "node_modules", ".venv", ".git", ".azurite", ".ci", "scripts"}
     assert not any(part.startswith(".venv") for name in names for part in name.split("/"))
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or ".egg-info/" in n]
     assert not {"local.settings.json", "pyproject.toml", "requirements-dev.txt", "Makefile"} & set(names)
