@@ -1,8 +1,9 @@
 """``lookout``: the command-line entry point.
 
-Subcommands: ``serve`` (the local Functions host) and ``init-local-settings`` (write
-``local.settings.json`` with a fresh encryption key). Exit codes: 0 success, 1 failure,
-2 usage error.
+Subcommands: ``serve`` (the local Functions host), ``init-local-settings`` (write
+``local.settings.json`` with a fresh encryption key), ``integrations`` and ``repos`` (manage a
+running Lookout over its API). Exit codes: 0 success, 1 failure, 2 usage error, 3 the API is
+unreachable.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from shared.errors import LookoutError
+from shared.cli import manage
+from shared.cli.api import ApiUnreachable
+from shared.errors import InvalidInput, LookoutError
 from shared.secrets import generate_key
 from shared.settings import LOCAL_SETTINGS_FILE, PROJECT_ROOT
 
@@ -54,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init-local-settings", help="write local.settings.json with a new encryption key")
     init.add_argument("--path", default=str(LOCAL_SETTINGS_FILE), help="where to write it")
     init.set_defaults(handler=_init_local_settings)
+
+    manage.add_parsers(commands)
     return parser
 
 
@@ -64,9 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args))
+    except ApiUnreachable as exc:
+        print(f"lookout: {exc.message}", file=sys.stderr)
+        return manage.EXIT_UNREACHABLE
+    except InvalidInput as exc:
+        print(f"lookout: {exc.message}", file=sys.stderr)
+        return manage.EXIT_USAGE
     except LookoutError as exc:
         print(f"lookout: {exc.message}", file=sys.stderr)
-        return 1
+        return manage.EXIT_FAILED
     except KeyboardInterrupt:
         return 130
 

@@ -288,6 +288,7 @@ def push_image(
     labels: Mapping[str, str] | None = None,
     docker: bool = False,
     annotations: Mapping[str, str] | None = None,
+    created: str = CREATED,
 ) -> PushedImage:
     """Push an image: its layers (mappings become gzip layers), config and manifest.
 
@@ -296,7 +297,7 @@ def push_image(
     """
     client = _client(registry)
     built = tuple(layer if isinstance(layer, Layer) else make_layer(layer, docker=docker) for layer in layers)
-    config = make_config(built, platform, user=user, labels=labels)
+    config = make_config(built, platform, user=user, labels=labels, created=created)
     for layer in built:
         push_blob(client, repository, layer.blob)
     config_digest = push_blob(client, repository, config)
