@@ -52,7 +52,7 @@ test: setup lint
 	$(VENV)/bin/pytest
 
 bench: setup
-	$(PY) bench/webhook.py
+	$(PY) -m bench.webhook
 
 deploy: setup
 	bash infra/deploy.sh $(DEPLOY_ARGS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from shared.clock import normalize_time, utc_now
@@ -132,9 +133,25 @@ def _enqueue(svc: Services, integration: Integration, notification: Notification
         svc.events.record(integration.id, event.id, now, job.key)
         seen_in_batch.add(event.id)
         tally.accepted += 1
-    svc.integrations.touch_last_event(integration.id, now)
+    if _stale(integration.last_event, now):
+        svc.integrations.touch_last_event(integration.id, now)
     log.info("delivery for integration %s: %s", integration.id, tally.as_body())
     return tally
+
+
+LAST_EVENT_RESOLUTION_S = 60
+"""``last_event`` is rewritten at most this often: one write saved on most deliveries of a busy registry."""
+
+
+def _stale(last_event: str | None, now: str) -> bool:
+    if not last_event:
+        return True
+    try:
+        then = datetime.fromisoformat(last_event.replace("Z", "+00:00"))
+        current = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return (current - then).total_seconds() >= LAST_EVENT_RESOLUTION_S
 
 
 def _wanted(svc: Services, integration: Integration, event: ImageEvent, activated: dict[str, bool]) -> bool:
