@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -11,6 +12,7 @@ from tests.support.processes import free_port, stop_process, wait_for_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_BIN = PROJECT_ROOT / "node_modules" / ".bin" / "azurite"
+SAVE_GRACE_S = 2.0
 
 
 class Azurite:
@@ -54,7 +56,18 @@ class Azurite:
             wait_for_port("127.0.0.1", port, timeout=60, process=self.process)
 
     def stop(self) -> None:
+        """Stop Azurite as Ctrl-C does (SIGINT: it saves its data), then kill it.
+
+        Azurite does not exit while clients keep connections open, so after a grace period for the
+        save it is killed; the data written before the stop survives a restart.
+        """
         if self.process is not None:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGINT)
+                try:
+                    self.process.wait(timeout=SAVE_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
             stop_process(self.process)
             self.process = None
 

@@ -1,0 +1,1 @@
+"""Tests of the local development host (shared.devhost), against the real Azurite."""
