@@ -5,6 +5,7 @@ import logging
 import azure.functions as func
 
 from functions.api import blueprint as api_blueprint
+from functions.maintenance import blueprint as maintenance_blueprint
 from functions.webhook import blueprint as webhook_blueprint
 from functions.worker import blueprint as worker_blueprint
 from shared.logs import configure_logging
@@ -16,3 +17,4 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(webhook_blueprint)
 app.register_functions(worker_blueprint)
 app.register_functions(api_blueprint)
+app.register_functions(maintenance_blueprint)

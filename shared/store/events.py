@@ -33,3 +33,13 @@ class EventLog:
         entity = {"PartitionKey": integration_id, "RowKey": encode_key(event_id), "accepted": when, "job": job_key}
         with storage_errors("write the event log"):
             self._tables.table("events").upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    def prune(self, accepted_before: str) -> int:
+        """Forget event ids accepted before ``accepted_before`` (canonical time); return how many."""
+        table = self._tables.table("events")
+        with storage_errors("prune the event log"):
+            old = list(table.query_entities("accepted lt @cutoff", parameters={"cutoff": accepted_before},
+                                            select=["PartitionKey", "RowKey"]))
+            for entity in old:
+                table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+        return len(old)

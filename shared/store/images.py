@@ -147,6 +147,20 @@ class ImageStore:
             )
             return sum(1 for _ in entities)
 
+    def prune_tombstones(self, deleted_before: str) -> int:
+        """Remove delete tombstones of deletes that happened before ``deleted_before``; return how many.
+
+        A tombstone only has to outlive the push events that may still arrive after its delete:
+        Event Grid gives up on an event after 24 hours.
+        """
+        table = self._tables.table("images")
+        with storage_errors("prune tombstones"):
+            old = list(table.query_entities("status eq 'deleted' and event_time lt @cutoff",
+                                            parameters={"cutoff": deleted_before}, select=["PartitionKey", "RowKey"]))
+            for entity in old:
+                table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+        return len(old)
+
     def purge_registry(self, registry: str) -> int:
         """Delete every image record and tag of ``registry``; return how many images were deleted."""
         low, high = _registry_range(registry)
@@ -170,3 +184,4 @@ def _registry_range(registry: str) -> tuple[str, str]:
     """
     low = encode_key(f"{registry}/")
     return low, low[:-1] + chr(ord(low[-1]) + 1)
+
