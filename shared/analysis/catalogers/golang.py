@@ -1,0 +1,188 @@
+"""Go modules compiled into executables: the build information the Go linker embeds (Go 1.18 and later).
+
+An executable (ELF, Mach-O or PE) is pushed through :class:`GoBinaryScanner` once, in chunks,
+looking for the ``.go.buildinfo`` header:
+the 14-byte magic ``\\xff Go buildinf:`` at a 16-byte-aligned offset, a pointer size, a flags byte
+(bit 2: strings are inline), then two varint-length-prefixed strings, the Go version and the module
+information. The module information is framed by 16-byte sentinels and lists ``path``, ``mod``
+(main module), ``dep`` (dependencies), ``=>`` (the replacement of the line above) and ``build``
+settings, tab-separated. Binaries of older Go versions (pointers instead of inline strings) are
+recorded as unsupported. Memory is one chunk plus the build information, whatever the file size.
+"""
+
+from __future__ import annotations
+
+from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, purl
+from shared.analysis.model import FileResult, OSInfo, PackageRecord
+
+NAME = "go"
+VERSION = 1
+
+MAGIC = b"\xff Go buildinf:"
+_HEADER = 32
+_MAX_INFO = 4 * 1024 * 1024
+_EXECUTABLE_MAGICS = (
+    b"\x7fELF",
+    b"MZ",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+)
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if position >= len(data) or shift > 63:
+            raise ParseError("truncated Go build information")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+
+
+def _strings(data: bytes) -> tuple[str, str] | None:
+    """The Go version and module information after a header at ``data[0]``; ``None`` when more bytes are needed."""
+    position = _HEADER
+    values: list[str] = []
+    for _ in range(2):
+        try:
+            length, position = _varint(data, position)
+        except ParseError:
+            return None
+        if length > _MAX_INFO:
+            raise ParseError("implausible Go build information length")
+        if position + length > len(data):
+            return None
+        values.append(data[position : position + length].decode("utf-8", "replace"))
+        position += length
+    return values[0], values[1]
+
+
+class BuildInfoSearch:
+    """Finds the build information header in a file pushed chunk by chunk (see the module docstring).
+
+    ``found`` is ``(go version, module info)`` once complete. Holds at most one chunk plus the build
+    information; raises :class:`ParseError` for an old (non-inline) header or a truncated one.
+    """
+
+    def __init__(self) -> None:
+        self.found: tuple[str, str] | None = None
+        self._buffer = b""
+        self._offset = 0  # file offset of _buffer[0]
+        self._header: bytes | None = None
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take the next chunk; ``False`` once the build information is found."""
+        if self.found is not None:
+            return False
+        if self._header is not None:
+            self._header += chunk
+            return self._complete(self._header)
+        buffer = self._buffer + chunk
+        start = 0
+        while (position := buffer.find(MAGIC, start)) >= 0:
+            if position + _HEADER > len(buffer):
+                break
+            if (self._offset + position) % 16 or buffer[position + 14] not in (4, 8):
+                start = position + 1
+                continue
+            if not buffer[position + 15] & 0x2:
+                raise ParseError("Go build information of a Go release before 1.18 (not inline) is not supported")
+            self._header = buffer[position:]
+            self._buffer = b""
+            return self._complete(self._header)
+        keep = min(len(buffer), _HEADER + 16)
+        self._offset += len(buffer) - keep
+        self._buffer = buffer[len(buffer) - keep :]
+        return True
+
+    def _complete(self, header: bytes) -> bool:
+        self.found = _strings(header)
+        if self.found is None and len(header) > _MAX_INFO:
+            raise ParseError("implausible Go build information length")
+        return self.found is None
+
+    def finish(self) -> tuple[str, str] | None:
+        """The build information, ``None`` when the file has none; :class:`ParseError` when it was cut short."""
+        if self.found is None and self._header is not None:
+            raise ParseError("truncated Go build information")
+        return self.found
+
+
+def parse_module_info(go_version: str, info: str) -> tuple[PackageRecord, ...]:
+    """The packages of a binary's module information: the main module, its dependencies, and the standard library."""
+    if len(info) >= 33 and info[-17] == "\n":
+        info = info[16:-16]
+    settings: dict[str, str] = {}
+    modules: list[list[str]] = []
+    main: list[str] | None = None
+    last: list[str] | None = None
+    for line in info.splitlines():
+        fields = line.split("\t")
+        if fields[0] == "build" and len(fields) >= 2:
+            key, _, value = fields[1].partition("=")
+            settings[key] = value
+        elif fields[0] == "mod" and len(fields) >= 3:
+            main = last = fields[1:4]
+        elif fields[0] == "dep" and len(fields) >= 3:
+            last = fields[1:4]
+            modules.append(last)
+        elif fields[0] == "=>" and len(fields) >= 3 and last is not None:
+            last[:] = fields[1:4]
+    common = {k: v for k, v in (("goos", settings.get("GOOS", "")), ("goarch", settings.get("GOARCH", ""))) if v}
+    records: list[PackageRecord] = []
+    if main is not None:
+        records.append(PackageRecord("golang", main[0], main[1], {**common, "main": "true"}))
+    for module in modules:
+        meta = dict(common)
+        if len(module) >= 3 and module[2]:
+            meta["h1"] = module[2]
+        records.append(PackageRecord("golang", module[0], module[1], meta))
+    if go_version.startswith("go"):
+        records.append(PackageRecord("golang", "stdlib", go_version.split()[0], common))
+    return tuple(records)
+
+
+def is_executable_format(head: bytes) -> bool:
+    """Whether a file starts like an ELF, PE or Mach-O executable."""
+    return any(head.startswith(magic) for magic in _EXECUTABLE_MAGICS)
+
+
+class GoBinaryScanner:
+    """The :class:`~shared.analysis.catalogers.base.Scanner` of one executable: its Go modules, or ``None``."""
+
+    def __init__(self, path: str, size: int, context: ParseContext) -> None:
+        self._search = BuildInfoSearch()
+        self._started = False
+        self._executable = False
+
+    def feed(self, chunk: bytes) -> bool:
+        if not self._started:
+            self._started = True
+            self._executable = is_executable_format(chunk[:4])
+            if not self._executable:
+                return False
+        return self._search.feed(chunk)
+
+    def finish(self) -> FileResult | None:
+        if not self._executable:
+            return None
+        found = self._search.finish()
+        if found is None:
+            return None
+        return FileResult(packages=parse_module_info(*found))
+
+
+def package_url(record: PackageRecord, os: OSInfo | None) -> str:
+    """``pkg:golang/golang.org/x/text@v0.14.0``; the standard library is ``pkg:golang/stdlib@go1.21.5``."""
+    namespace, _, name = record.name.rpartition("/")
+    return purl("golang", name, record.version, namespace=namespace or None)
+
+
+def cataloger() -> GlobCataloger:
+    """The Go binary cataloger."""
+    return GlobCataloger(NAME, VERSION, [Parser((), scan=GoBinaryScanner, executable=True)], package_url)

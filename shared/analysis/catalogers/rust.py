@@ -1,0 +1,122 @@
+"""Rust crates compiled into executables: the dependency list ``cargo auditable`` embeds.
+
+``cargo auditable`` stores zlib-compressed JSON (``{"packages": [{"name", "version", "source",
+"kind", "dependencies", "root"}]}``) in a section of the executable (``.dep-v0``). The section
+table sits at the end of an ELF file, past the data, so instead of reading it the scanner looks for
+a zlib stream (``0x78`` and a standard second byte) whose first inflated bytes are
+``{"packages":``, then inflates it as the file streams by. Memory: one chunk, plus the inflated
+JSON (capped at ``max_file_bytes``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+
+from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, purl
+from shared.analysis.catalogers.golang import is_executable_format
+from shared.analysis.model import FileResult, OSInfo, PackageRecord
+
+NAME = "rust-audit"
+VERSION = 1
+
+_ZLIB_HEADER = re.compile(rb"\x78[\x01\x5e\x9c\xda]")
+_PREFIX = b'{"packages":'
+_PROBE = 512
+"""Compressed bytes tried per candidate: enough for the largest dynamic Huffman block header."""
+
+
+def parse_audit_json(data: bytes) -> tuple[PackageRecord, ...]:
+    """The crates of ``cargo auditable``'s JSON."""
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ParseError(f"cargo auditable data is not JSON ({error})") from None
+    entries = document.get("packages") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise ParseError("cargo auditable data has no package list")
+    records: list[PackageRecord] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("version"), str):
+            continue
+        meta = {"source": str(entry.get("source", "")), "kind": str(entry.get("kind", "runtime"))}
+        if entry.get("root") is True:
+            meta["main"] = "true"
+        records.append(PackageRecord("cargo", entry["name"], entry["version"], {k: v for k, v in meta.items() if v}))
+    return tuple(records)
+
+
+class AuditDataScanner:
+    """The :class:`~shared.analysis.catalogers.base.Scanner` of one executable: its crates, or ``None``."""
+
+    def __init__(self, path: str, size: int, context: ParseContext) -> None:
+        self._limit = context.limits.max_file_bytes
+        self._started = False
+        self._executable = False
+        self._buffer = b""
+        self._inflater: zlib._Decompress | None = None
+        self._inflated = bytearray()
+
+    def feed(self, chunk: bytes) -> bool:
+        if not self._started:
+            self._started = True
+            self._executable = is_executable_format(chunk[:4])
+            if not self._executable:
+                return False
+        if self._inflater is not None:
+            return self._inflate(chunk)
+        buffer = self._buffer + chunk
+        for match in _ZLIB_HEADER.finditer(buffer):
+            start = match.start()
+            if start + _PROBE > len(buffer):
+                self._buffer = buffer[start:]
+                return True
+            if self._looks_like_audit_data(buffer[start : start + _PROBE]):
+                self._inflater = zlib.decompressobj()
+                self._buffer = b""
+                return self._inflate(buffer[start:])
+        self._buffer = buffer[-(_PROBE - 1) :]
+        return True
+
+    @staticmethod
+    def _looks_like_audit_data(probe: bytes) -> bool:
+        try:
+            head = zlib.decompressobj().decompress(probe, len(_PREFIX))
+        except zlib.error:
+            return False
+        return head == _PREFIX
+
+    def _inflate(self, data: bytes) -> bool:
+        assert self._inflater is not None
+        try:
+            self._inflated += self._inflater.decompress(data, self._limit + 1 - len(self._inflated))
+        except zlib.error as error:
+            raise ParseError(f"cargo auditable data does not inflate ({error})") from None
+        if len(self._inflated) > self._limit:
+            raise ParseError(f"cargo auditable data is larger than {self._limit} bytes")
+        return not self._inflater.eof
+
+    def finish(self) -> FileResult | None:
+        if self._inflater is None:
+            # Candidates too close to the end of the file to be probed while it streamed.
+            for match in _ZLIB_HEADER.finditer(self._buffer):
+                if self._looks_like_audit_data(self._buffer[match.start() : match.start() + _PROBE]):
+                    self._inflater = zlib.decompressobj()
+                    self._inflate(self._buffer[match.start() :])
+                    break
+        if self._inflater is None:
+            return None
+        if not self._inflater.eof:
+            raise ParseError("truncated cargo auditable data")
+        return FileResult(packages=parse_audit_json(bytes(self._inflated)))
+
+
+def package_url(record: PackageRecord, os: OSInfo | None) -> str:
+    """``pkg:cargo/serde@1.0.193``."""
+    return purl("cargo", record.name, record.version)
+
+
+def cataloger() -> GlobCataloger:
+    """The Rust (cargo auditable) cataloger."""
+    return GlobCataloger(NAME, VERSION, [Parser((), scan=AuditDataScanner, executable=True)], package_url)

@@ -1,0 +1,50 @@
+"""What the SBOM writers share: the tool's identity and the image's name."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from packageurl import PackageURL
+
+from shared.analysis.model import ImageAnalysis, PlatformAnalysis
+
+TOOL = "lookout"
+
+
+def tool_version() -> str:
+    """The installed version of Lookout (``0.0.0`` when it is not installed as a distribution)."""
+    try:
+        return metadata.version("lookout")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def image_name(analysis: ImageAnalysis) -> str:
+    """``registry/repository`` of the analyzed reference, without tag or digest."""
+    reference = analysis.reference
+    if "@" in reference:
+        return reference.split("@", 1)[0]
+    head, _, tail = reference.rpartition(":")
+    return head if head and "/" not in tail else reference
+
+
+def image_purl(analysis: ImageAnalysis, platform: PlatformAnalysis) -> str:
+    """``pkg:oci/<name>@sha256:...?repository_url=<registry/repository>`` of one platform image."""
+    name = image_name(analysis)
+    short = name.rsplit("/", 1)[-1]
+    qualifiers = {"repository_url": name}
+    if platform.platform:
+        qualifiers["arch"] = platform.platform.split("/")[1] if "/" in platform.platform else platform.platform
+    return str(PackageURL(type="oci", name=short, version=platform.digest, qualifiers=qualifiers).to_string())
+
+
+def pick(analysis: ImageAnalysis, platform: str | None = None) -> PlatformAnalysis:
+    """The platform an SBOM is written for: ``platform`` when given, else the only one, else the first."""
+    if not analysis.platforms:
+        raise ValueError("the analysis has no platform")
+    if platform is not None:
+        for candidate in analysis.platforms:
+            if candidate.platform == platform:
+                return candidate
+        raise ValueError(f"the analysis has no platform {platform}")
+    return analysis.platforms[0]

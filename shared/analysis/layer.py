@@ -1,0 +1,281 @@
+"""Reading one layer: detect the compression from the bytes, walk the tar once, hand wanted files to catalogers.
+
+The layer blob streams from the registry response (:meth:`RegistryClient.open_blob`) through a
+decompressor (gzip or zstd, told apart by their magic numbers; anything else is read as a plain
+tar) into :mod:`tarfile` in stream mode. Nothing is written to disk and nothing is held but the
+current entry: memory is bounded by the largest file read (``max_file_bytes``), whatever the layer
+size. Entries no cataloger wants are skipped as they stream by.
+
+The result is cataloger-independent facts (:class:`LayerIndex`) and one :class:`LayerResult` per
+cataloger run; both depend on the layer's bytes alone, so they are cached by its blob digest.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import tarfile
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import zstandard
+
+from shared.analysis.catalogers.base import Cataloger, ParseContext, Parser, Readable, Scanner
+from shared.analysis.errors import CorruptLayer, LimitExceeded
+from shared.analysis.limits import Limits
+from shared.analysis.model import FileResult, LayerIndex, LayerResult
+from shared.analysis.paths import basename, compile_globs, normalize_member, parent
+from shared.errors import LookoutError
+
+logger = logging.getLogger(__name__)
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_READ_BUFFER = 1024 * 1024
+_MAX_PROBLEMS = 100
+_WHITEOUT = ".wh."
+_OPAQUE = ".wh..wh..opq"
+
+
+@dataclass(frozen=True)
+class LayerScan:
+    """What one pass over a layer found: its index and each cataloger's result, by cataloger name."""
+
+    index: LayerIndex
+    results: dict[str, LayerResult]
+
+
+def detect_compression(head: bytes) -> str:
+    """``"gzip"``, ``"zstd"`` or ``"none"`` from the first bytes of a layer blob."""
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    return "none"
+
+
+class _Counted(io.RawIOBase):
+    """The decompressed stream, counted against ``max_layer_bytes``."""
+
+    def __init__(self, source: Any, limit: int) -> None:
+        super().__init__()
+        self._source = source
+        self._limit = limit
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._source.read(len(view))
+        size = len(data)
+        view[:size] = data
+        self.count += size
+        if self.count > self._limit:
+            raise LimitExceeded(f"the layer decompresses to more than {self._limit} bytes")
+        return size
+
+
+def decompressed(blob: io.RawIOBase, limit: int) -> tuple[_Counted, str]:
+    """The uncompressed tar stream of a layer blob (read sequentially), and the compression found."""
+    buffered = io.BufferedReader(blob, _READ_BUFFER)
+    compression = detect_compression(buffered.peek(4)[:4])
+    source: Any
+    if compression == "gzip":
+        source = gzip.GzipFile(fileobj=buffered, mode="rb")
+    elif compression == "zstd":
+        source = zstandard.ZstdDecompressor().stream_reader(buffered, read_size=_READ_BUFFER, read_across_frames=True)
+    else:
+        source = buffered
+    return _Counted(source, limit), compression
+
+
+class _Walker:
+    def __init__(self, catalogers: Sequence[Cataloger], limits: Limits) -> None:
+        self.catalogers = list(catalogers)
+        self.limits = limits
+        self.context = ParseContext(limits)
+        patterns = [g for c in self.catalogers for g in c.patterns]
+        self.prefilter = compile_globs(patterns)
+        self.any_executables = any(c.reads_executables for c in self.catalogers)
+        self.files: dict[str, dict[str, FileResult]] = {c.name: {} for c in self.catalogers}
+        self.whiteouts: list[str] = []
+        self.opaque: list[str] = []
+        self.symlinks: dict[str, str] = {}
+        self.problems: list[str] = []
+        self.entries = 0
+
+    def note(self, message: str) -> None:
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(message)
+
+    def walk(self, archive: tarfile.TarFile) -> None:
+        while True:
+            member = archive.next()
+            if member is None:
+                return
+            vars(archive)["members"].clear()  # stream mode would keep every header otherwise
+            self.entries += 1
+            if self.entries > self.limits.max_entries_per_layer:
+                raise LimitExceeded(f"the layer has more than {self.limits.max_entries_per_layer} entries")
+            self.entry(archive, member)
+
+    def entry(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        path = normalize_member(member.name)
+        if path is None:
+            self.note(f"unsafe path {member.name[:200]!r} skipped")
+            return
+        if member.isdir() or path == "/":
+            return
+        name = basename(path)
+        if name.startswith(_WHITEOUT):
+            if name == _OPAQUE:
+                self.opaque.append(parent(path))
+            elif not name.startswith(_WHITEOUT + _WHITEOUT):
+                directory = parent(path)
+                self.whiteouts.append((directory if directory != "/" else "") + "/" + name[len(_WHITEOUT) :])
+            return
+        if member.issym():
+            if len(self.symlinks) >= self.limits.max_symlinks_per_layer:
+                raise LimitExceeded(f"the layer has more than {self.limits.max_symlinks_per_layer} symbolic links")
+            self.symlinks[path] = member.linkname
+        executable = member.isfile() and bool(member.mode & 0o111)
+        if not self.prefilter.fullmatch(path) and not (executable and self.any_executables):
+            return
+        wanted: list[tuple[Cataloger, Parser]] = []
+        for cataloger in self.catalogers:
+            parser = cataloger.parser_for(path, executable=executable)
+            if parser is not None:
+                wanted.append((cataloger, parser))
+        if not wanted:
+            return
+        if member.issym() or member.islnk() or not member.isfile():
+            self.link(path, member, wanted)
+            return
+        self.regular(archive, path, member, wanted)
+
+    def link(self, path: str, member: tarfile.TarInfo, wanted: list[tuple[Cataloger, Parser]]) -> None:
+        for cataloger, parser in wanted:
+            if parser.executable:
+                continue
+            files = self.files[cataloger.name]
+            if member.issym():
+                files[path] = FileResult(link=member.linkname)
+            elif member.islnk():
+                target = normalize_member(member.linkname)
+                found = files.get(target) if target is not None else None
+                files[path] = found if found is not None else FileResult(
+                    problems=(f"hard link to {member.linkname[:200]!r}, which was not read",)
+                )
+            else:
+                files[path] = FileResult()
+
+    def regular(
+        self, archive: tarfile.TarFile, path: str, member: tarfile.TarInfo, wanted: list[tuple[Cataloger, Parser]]
+    ) -> None:
+        stream = archive.extractfile(member)
+        if stream is None:
+            return
+        parsers = [(c, p) for c, p in wanted if p.parse is not None]
+        scanners = [(c, self.start(p, path, member.size)) for c, p in wanted if p.scan is not None]
+        data: bytes | None = None
+        if parsers and member.size <= self.limits.max_file_bytes:
+            data = stream.read()
+        problems: dict[str, str] = {}
+        active = [(c, s) for c, s in scanners if s is not None]
+        source: Readable = io.BytesIO(data) if data is not None else stream
+        while active:
+            chunk = source.read(_READ_BUFFER)
+            still: list[tuple[Cataloger, Scanner]] = []
+            for cataloger, scanner in active:
+                try:
+                    if chunk and scanner.feed(chunk):
+                        still.append((cataloger, scanner))
+                except LimitExceeded:
+                    raise
+                except Exception as error:  # recorded at the file's location, like a parse failure
+                    problems[cataloger.name] = _describe(error)
+            active = still if chunk else []
+        for cataloger, parser in parsers:
+            result = self.parse(parser, path, member.size, data)
+            if result is not None:
+                self.files[cataloger.name][path] = result
+        for cataloger, started in scanners:
+            if cataloger.name in problems:
+                self.files[cataloger.name][path] = FileResult(problems=(problems[cataloger.name],))
+            elif started is not None:
+                result = self.guarded(started.finish)
+                if result is not None:
+                    self.files[cataloger.name][path] = result
+
+    def start(self, parser: Parser, path: str, size: int) -> Scanner | None:
+        if parser.scan is None:
+            return None
+        return parser.scan(path, size, self.context)
+
+    def parse(self, parser: Parser, path: str, size: int, data: bytes | None) -> FileResult | None:
+        if parser.parse is None:
+            return None
+        if data is None:
+            return FileResult(problems=(f"not read: {size} bytes is over the {self.limits.max_file_bytes} bytes limit",))
+        function = parser.parse
+        return self.guarded(lambda: function(path, data, self.context))
+
+    @staticmethod
+    def guarded(call: Callable[[], FileResult | None]) -> FileResult | None:
+        try:
+            return call()
+        except LimitExceeded:
+            raise
+        except Exception as error:  # one unreadable file must not stop the analysis; it is recorded where it is
+            logger.debug("parsing failed", exc_info=True)
+            return FileResult(problems=(_describe(error),))
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, LookoutError):
+        return error.message[:500]
+    return f"{type(error).__name__}: {error}"[:500]
+
+
+def scan_layer(
+    blob: io.RawIOBase,
+    catalogers: Sequence[Cataloger],
+    limits: Limits,
+    *,
+    finish: Callable[[], None] | None = None,
+) -> LayerScan:
+    """Walk one layer blob (compressed or not, read sequentially) once and run ``catalogers`` on it.
+
+    ``finish`` is called after the tar's end-of-archive marker to consume and verify the rest of
+    the blob (:meth:`BlobReader.finish`). Raises :class:`CorruptLayer` when the bytes are not a tar
+    archive, :class:`LimitExceeded` when a layer limit breaks; registry errors pass through.
+    """
+    walker = _Walker(catalogers, limits)
+    stream, compression = decompressed(blob, limits.max_layer_bytes)
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as archive:
+            walker.walk(archive)
+        while stream.read(_READ_BUFFER):  # the padding after the end-of-archive marker
+            pass
+    except tarfile.ReadError as error:
+        if walker.entries or stream.count or compression != "none":
+            raise CorruptLayer(f"the layer ({compression}) is not a readable tar archive: {error}") from None
+        # An empty blob: a layer with no entries.
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as error:
+        raise CorruptLayer(f"the layer ({compression}) is not a readable tar archive: {error}") from None
+    if finish is not None:
+        finish()
+    index = LayerIndex(
+        whiteouts=tuple(walker.whiteouts),
+        opaque=tuple(walker.opaque),
+        symlinks=walker.symlinks,
+        entries=walker.entries,
+        size=stream.count,
+        problems=tuple(walker.problems),
+    )
+    return LayerScan(index, {c.name: LayerResult(walker.files[c.name], c.fingerprint) for c in walker.catalogers})

@@ -1,0 +1,31 @@
+"""Bounds on what one analysis may download, decompress, walk and hold in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The analysis limits. Sizes are bytes; breaking an image-level limit raises :class:`LimitExceeded`.
+
+    - ``max_image_bytes``: the sum of one platform's layer blob sizes (compressed, as stored).
+    - ``max_layer_bytes``: the uncompressed size of one layer's tar stream (a decompression bomb stops here).
+    - ``max_entries_per_layer``: tar entries in one layer (files, directories, links, whiteouts).
+    - ``max_file_bytes``: the largest file a cataloger reads into memory. A larger wanted file is not
+      an image failure: it is recorded as a problem at its location and the analysis goes on.
+    - ``max_symlinks_per_layer``: symbolic links recorded per layer (they are kept in the layer index).
+    - ``max_symlink_hops``: links followed while resolving one path (loops end here).
+    - ``max_nested_archive_depth``: how deep archives inside archives (jars in jars) are opened.
+    """
+
+    max_image_bytes: int = 8 * GiB
+    max_layer_bytes: int = 32 * GiB
+    max_entries_per_layer: int = 1_000_000
+    max_file_bytes: int = 64 * MiB
+    max_symlinks_per_layer: int = 200_000
+    max_symlink_hops: int = 40
+    max_nested_archive_depth: int = 3

@@ -1,0 +1,120 @@
+"""The outputs: the JSON document, CycloneDX 1.6 and SPDX 2.3, validated against their official schemas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from importlib import resources
+
+import jsonschema
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+
+from shared.analysis import ImageAnalysis, PlatformAnalysis
+from shared.analysis.formats import to_cyclonedx, to_document, to_spdx, to_table
+from tests.analysis.helpers import squashed, tree
+from tests.support.images import symlink
+
+DIGEST = "sha256:" + "ab" * 32
+INDEX = "sha256:" + "cd" * 32
+
+
+def analysis() -> ImageAnalysis:
+    layers = [
+        {**tree("distro/debian"), "/etc/os-release": symlink("../usr/lib/os-release"), **tree("dpkg")},
+        {**tree("python"), **tree("npm"), **tree("java"), **tree("php")},
+        {"/app/node_modules/broken/package.json": b"{"},
+    ]
+    os_info, packages, problems, _ = squashed(layers)
+    platform = PlatformAnalysis("linux/amd64", DIGEST, os_info, tuple(packages), tuple(problems))
+    other = PlatformAnalysis("linux/arm64", "sha256:" + "ef" * 32, None, (), ())
+    media_type = "application/vnd.oci.image.index.v1+json"
+    return ImageAnalysis("registry.example:5000/team/app:1.0", INDEX, media_type, (platform, other))
+
+
+def spdx_schema() -> dict[str, object]:
+    text = resources.files("lib4sbom").joinpath("schemas/spdx/2.3-schema.json").read_text(encoding="utf-8")
+    schema: dict[str, object] = json.loads(text)
+    return schema
+
+
+def test_json_document_shape() -> None:
+    document = json.loads(json.dumps(to_document(analysis())))
+    assert document["reference"] == "registry.example:5000/team/app:1.0"
+    assert document["digest"] == INDEX
+    first = document["platforms"][0]
+    assert (first["platform"], first["digest"]) == ("linux/amd64", DIGEST)
+    assert first["os"]["id"] == "debian" and first["os"]["version_id"] == "12"
+    deb = next(p for p in first["packages"] if p["name"] == "libssl3")
+    assert deb["purl"].startswith("pkg:deb/debian/libssl3@") and "distro=debian-12" in deb["purl"]
+    assert deb["layer"].startswith("sha256:") and deb["path"] == "/var/lib/dpkg/status"
+    assert first["problems"] == [
+        {"source": "npm", "message": first["problems"][0]["message"], "layer": first["problems"][0]["layer"],
+         "path": "/app/node_modules/broken/package.json"}
+    ]
+    assert document["platforms"][1]["os"] is None
+
+
+def test_cyclonedx_validates_against_the_1_6_schema() -> None:
+    text = to_cyclonedx(analysis(), "linux/amd64")
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    bom = json.loads(text)
+    assert bom["specVersion"] == "1.6"
+    assert bom["metadata"]["component"]["type"] == "container"
+    assert bom["metadata"]["component"]["version"] == DIGEST
+    components = bom["components"]
+    [os_component] = [c for c in components if c["type"] == "operating-system"]
+    assert (os_component["name"], os_component["version"]) == ("debian", "12")
+    libraries = [c for c in components if c["type"] == "library"]
+    assert len(libraries) == len(analysis().platforms[0].packages)
+    maven = next(c for c in libraries if c["purl"].startswith("pkg:maven/"))
+    properties = {p["name"]: p["value"] for p in maven["properties"]}
+    assert properties["lookout:path"] == "/usr/share/java/slf4j-nop-1.7.32.jar"
+    assert properties["lookout:layer"].startswith("sha256:")
+    assert len({c["bom-ref"] for c in components}) == len(components)
+
+
+def test_cyclonedx_of_a_platform_without_packages_validates() -> None:
+    text = to_cyclonedx(analysis(), "linux/arm64")
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+
+
+def test_spdx_validates_against_the_2_3_schema() -> None:
+    document = to_spdx(analysis(), created=dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc))
+    jsonschema.Draft7Validator(spdx_schema()).validate(json.loads(json.dumps(document)))
+    assert document["spdxVersion"] == "SPDX-2.3"
+    assert document["creationInfo"]["created"] == "2024-01-02T03:04:05Z"
+    ids = [p["SPDXID"] for p in document["packages"]]
+    assert len(set(ids)) == len(ids)
+    described = [r for r in document["relationships"] if r["relationshipType"] == "DESCRIBES"]
+    assert described == [
+        {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-Image"}
+    ]
+    contains = {r["relatedSpdxElement"] for r in document["relationships"] if r["relationshipType"] == "CONTAINS"}
+    assert contains == set(ids) - {"SPDXRef-Image"}
+    purls = [ref["referenceLocator"] for p in document["packages"] for ref in p.get("externalRefs", [])]
+    assert any(purl.startswith("pkg:oci/app@sha256:") for purl in purls)
+    assert any(purl.startswith("pkg:pypi/requests@") for purl in purls)
+
+
+def test_spdx_namespace_is_unique_per_document() -> None:
+    first = to_spdx(analysis(), created=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
+    second = to_spdx(analysis(), created=dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc))
+    assert first["documentNamespace"] != second["documentNamespace"]
+
+
+def test_the_schema_rejects_a_broken_spdx_document() -> None:
+    document = to_spdx(analysis())
+    del document["packages"][1]["SPDXID"]
+    errors = list(jsonschema.Draft7Validator(spdx_schema()).iter_errors(document))
+    assert errors
+
+
+def test_table() -> None:
+    text = to_table(analysis())
+    lines = text.splitlines()
+    assert lines[0] == f"registry.example:5000/team/app:1.0 linux/amd64 {DIGEST}"
+    assert lines[1].startswith("Debian GNU/Linux 12 (bookworm), ")
+    assert lines[2].split() == ["NAME", "VERSION", "TYPE"]
+    assert any(line.split()[:1] == ["libssl3"] and line.split()[-1] == "deb" for line in lines)
+    assert any(line.startswith("problem (npm) /app/node_modules/broken/package.json") for line in lines)

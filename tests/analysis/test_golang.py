@@ -1,0 +1,112 @@
+"""Go build information from executables: a real Go binary from a Debian package, and built headers."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from shared.analysis import FileResult
+from shared.analysis.catalogers import golang
+from shared.analysis.catalogers.base import ParseContext, ParseError, scan_stream
+from tests.analysis.helpers import names, squashed
+from tests.support.images import file
+
+SENTINEL_START = bytes.fromhex("3077af0c9274080241e1c107e6d618e6")
+SENTINEL_END = bytes.fromhex("f932433186182072008242104116d8f2")
+REAL_GO_BINARY = Path("/usr/bin/docker-registry")  # Debian's docker-registry, installed for the test registry
+
+
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def build_info(go_version: str, info: str, *, flags: int = 0x2) -> bytes:
+    header = golang.MAGIC + bytes([8, flags]) + b"\x00" * 16
+    framed = SENTINEL_START + info.encode() + SENTINEL_END
+    return header + varint(len(go_version)) + go_version.encode() + varint(len(framed)) + framed
+
+
+MODINFO = (
+    "path\texample.com/app/cmd/server\n"
+    "mod\texample.com/app\tv1.4.0\th1:abc=\n"
+    "dep\tgolang.org/x/text\tv0.14.0\th1:ScX5w1eTa3QqT8oi6+ziP7dTV1S2+ALU0bI+0zXKWiQ=\n"
+    "dep\tgithub.com/old/module\tv1.0.0\th1:old=\n"
+    "=>\tgithub.com/new/module\tv1.2.0\th1:new=\n"
+    "build\t-compiler=gc\n"
+    "build\tGOARCH=arm64\n"
+    "build\tGOOS=linux\n"
+)
+
+
+def executable(at: int, blob: bytes, size: int | None = None) -> bytes:
+    data = bytearray(b"\x7fELF" + b"\x00" * (at - 4) + blob)
+    if size is not None:
+        data.extend(b"\x00" * (size - len(data)))
+    return bytes(data)
+
+
+def scan(data: bytes) -> FileResult | None:
+    return scan_stream(golang.GoBinaryScanner("/app/server", len(data), ParseContext()), io.BytesIO(data))
+
+
+def test_real_go_binary_from_a_debian_package() -> None:
+    with REAL_GO_BINARY.open("rb") as stream:
+        scanner = golang.GoBinaryScanner(str(REAL_GO_BINARY), REAL_GO_BINARY.stat().st_size, ParseContext())
+        result = scan_stream(scanner, stream)
+    assert result is not None
+    stdlib = [p for p in result.packages if p.name == "stdlib"]
+    assert len(stdlib) == 1 and stdlib[0].version.startswith("go1.")
+    assert stdlib[0].meta["goos"] == "linux"
+
+
+def test_modules_dependencies_and_replacements() -> None:
+    result = scan(executable(4096, build_info("go1.21.5", MODINFO)))
+    assert result is not None
+    by_name = {p.name: p for p in result.packages}
+    assert sorted(by_name) == ["example.com/app", "github.com/new/module", "golang.org/x/text", "stdlib"]
+    assert by_name["github.com/new/module"].version == "v1.2.0"
+    assert by_name["example.com/app"].meta["main"] == "true"
+    assert by_name["stdlib"].version == "go1.21.5"
+    assert golang.package_url(by_name["golang.org/x/text"], None) == "pkg:golang/golang.org/x/text@v0.14.0"
+    assert golang.package_url(by_name["stdlib"], None) == "pkg:golang/stdlib@go1.21.5"
+
+
+def test_build_info_across_the_read_chunk_boundary() -> None:
+    at = 1024 * 1024 - 16
+    result = scan(executable(at, build_info("go1.22.0", MODINFO), size=3 * 1024 * 1024))
+    assert result is not None and len(result.packages) == 4
+
+
+def test_unaligned_magic_is_not_build_info() -> None:
+    decoy = golang.MAGIC + b"\x08\x02 this is a string constant, not the header"
+    data = executable(100, decoy + b"\x00" * 3 + build_info("go1.21.0", MODINFO)[:0])
+    assert scan(data) is None
+
+
+def test_not_an_executable_is_not_recorded() -> None:
+    assert scan(b"#!/bin/sh\necho hi\n") is None
+    assert scan(executable(64, b"no go here")) is None
+
+
+def test_old_go_releases_are_problems() -> None:
+    with pytest.raises(ParseError, match=r"before 1\.18"):
+        scan(executable(4096, build_info("go1.16", MODINFO, flags=0)))
+
+
+def test_go_binaries_in_a_layer_only_when_executable() -> None:
+    binary = executable(4096, build_info("go1.21.5", MODINFO))
+    layer = {"/usr/local/bin/server": file(binary, mode=0o755), "/srv/data.bin": file(binary, mode=0o644)}
+    _, packages, problems, _ = squashed([layer])
+    assert problems == []
+    assert {p.path for p in packages} == {"/usr/local/bin/server"}
+    assert "golang.org/x/text@v0.14.0" in names(packages)
