@@ -53,6 +53,7 @@ test: setup lint
 
 bench: setup
 	$(PY) -m bench.webhook
+	$(PY) -m bench.vulns_match
 
 deploy: setup
 	bash infra/deploy.sh $(DEPLOY_ARGS)

@@ -14,6 +14,7 @@ import azure.functions as func
 from functions.httpio import actor, error_response, failure_response, json_response, read_json_object
 from shared.errors import InvalidInput, LookoutError
 from shared.images.query import find_image
+from shared.images.sbom import image_analysis, render_sbom
 from shared.integrations.service import (
     Outcome,
     connect_json,
@@ -164,6 +165,20 @@ def images_get(req: func.HttpRequest) -> func.HttpResponse:
     if image is None:
         return error_response(404, "not-found", "no such image has been recorded")
     return json_response(200, image)
+
+
+@blueprint.function_name("images_sbom")
+@blueprint.route(route="images/sbom", methods=["GET"])
+def images_sbom(req: func.HttpRequest) -> func.HttpResponse:
+    """The SBOM ``?registry=&repository=&reference=&format=json|cyclonedx|spdx[&platform=os/arch]``."""
+    try:
+        analysis = image_analysis(
+            services(), req.params.get("registry"), req.params.get("repository"), req.params.get("reference")
+        )
+        rendered = render_sbom(analysis, req.params.get("format", "json"), req.params.get("platform") or None)
+    except LookoutError as exc:
+        return failure_response(exc)
+    return func.HttpResponse(rendered.body, status_code=200, mimetype=rendered.media_type)
 
 
 @blueprint.function_name("registry_template")

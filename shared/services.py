@@ -13,7 +13,9 @@ from shared.store.events import EventLog
 from shared.store.images import ImageStore
 from shared.store.integrations import IntegrationStore, RepositorySettings
 from shared.store.jobqueue import JobSink, StorageJobQueue
+from shared.store.layers import TableLayerCache
 from shared.store.rejected import RejectedJobs
+from shared.store.sboms import SbomStore
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Services:
     integrations: IntegrationStore
     repositories: RepositorySettings
     images: ImageStore
+    sboms: SbomStore
+    layer_cache: TableLayerCache
     events: EventLog
     rejected: RejectedJobs
     jobs: JobSink
@@ -38,6 +42,8 @@ def build_services(settings: Settings) -> Services:
         integrations=IntegrationStore(tables),
         repositories=RepositorySettings(tables),
         images=ImageStore(tables),
+        sboms=SbomStore(tables),
+        layer_cache=TableLayerCache(tables),
         events=EventLog(tables),
         rejected=RejectedJobs(tables),
         jobs=StorageJobQueue(settings.storage, JOBS_QUEUE),

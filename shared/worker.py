@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from shared.analysis import analyze_platform
 from shared.clock import utc_now
 from shared.errors import LookoutError
 from shared.images.inspect import inspect_image
-from shared.images.model import ImageRecord
+from shared.images.model import ImageRecord, PlatformImage
 from shared.integrations.model import Integration
 from shared.integrations.repositories import latest_image
 from shared.integrations.service import registry_client
@@ -99,12 +101,25 @@ def _delete(svc: Services, job: Job) -> Outcome:
         log.info("delete of %s ignored: the image was pushed again after it", job.key)
         return "moot"
     svc.images.drop_tags(job.registry, job.repository, job.digest)
+    if existing is not None:
+        _forget_sboms(svc, job, existing)
     svc.images.put(
         ImageRecord(registry=job.registry, repository=job.repository, digest=job.digest, status="deleted",
                     event_time=job.event_time, received=utc_now())
     )
     log.info("deleted %s", job.key)
     return "deleted"
+
+
+def _forget_sboms(svc: Services, job: Job, deleted: ImageRecord) -> None:
+    """Delete the SBOMs of the deleted image's platforms that no other image of the repository lists."""
+    mine = {p.digest for p in deleted.platforms}
+    if not mine:
+        return
+    others = {p.digest for r in svc.images.list_repository(job.registry, job.repository)
+              if r.digest != job.digest and r.status != "deleted" for p in r.platforms}
+    for digest in sorted(mine - others):
+        svc.sboms.delete(job.registry, job.repository, digest)
 
 
 def _push(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory) -> Outcome:
@@ -127,6 +142,7 @@ def _push(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory
     try:
         with client_for(svc, integration) as client:
             image = inspect_image(client, job.repository, job.digest)
+            platforms = tuple(_analyze(svc, client, job, platform) for platform in image.platforms)
     except LookoutError as exc:
         failed = replace(base, status="retrying" if exc.temporary else "failed", error_code=exc.code,
                          error=exc.message, analyzed=utc_now(), duration_ms=_ms(started))
@@ -141,12 +157,23 @@ def _push(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory
             svc.integrations.put(replace(integration, status="error", last_error=exc.message, last_error_at=utc_now()))
         return "failed"
     svc.images.put(
-        replace(base, status="analyzed", media_type=image.media_type, size=image.size, platforms=image.platforms,
+        replace(base, status="analyzed", media_type=image.media_type, size=image.size, platforms=platforms,
                 analyzed=utc_now(), duration_ms=_ms(started))
     )
     _point_tag(svc, job)
     log.info("analyzed %s: %d platform(s)", job.key, len(image.platforms))
     return "analyzed"
+
+
+def _analyze(svc: Services, client: RegistryClient, job: Job, platform: PlatformImage) -> PlatformImage:
+    """Build and store the SBOM of one platform image; return the platform with its summary."""
+    analysis = analyze_platform(client, job.repository, platform, cache=svc.layer_cache)
+    svc.sboms.put(job.registry, job.repository, analysis, utc_now())
+    counts = Counter(p.type for p in analysis.packages)
+    distro = None
+    if analysis.os is not None:
+        distro = analysis.os.pretty_name or " ".join(x for x in (analysis.os.id, analysis.os.version_id) if x)
+    return replace(platform, distro=distro, package_counts=dict(sorted(counts.items())), problems=len(analysis.problems))
 
 
 def _point_tag(svc: Services, job: Job) -> None:

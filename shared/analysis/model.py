@@ -202,6 +202,12 @@ class OSInfo:
                 document[key] = value
         return document
 
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> OSInfo:
+        """The inverse of :meth:`to_json`."""
+        return cls(id=str(value["id"]), **{k: str(value[k]) for k in ("version_id", "version_codename", "name",
+                                                                        "pretty_name") if value.get(k)})
+
 
 @dataclass(frozen=True)
 class Package:
@@ -228,10 +234,20 @@ class Package:
             "purl": self.purl,
             "layer": self.layer,
             "path": self.path,
+            "cataloger": self.cataloger,
         }
         if self.meta:
             document["meta"] = dict(self.meta)
         return document
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Package:
+        """The inverse of :meth:`to_json`."""
+        return cls(
+            type=str(value["type"]), name=str(value["name"]), version=str(value["version"]), purl=str(value["purl"]),
+            layer=str(value["layer"]), path=str(value["path"]), cataloger=str(value.get("cataloger", "")),
+            meta={str(k): str(v) for k, v in (value.get("meta") or {}).items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -250,6 +266,12 @@ class Problem:
         if self.path is not None:
             document["path"] = self.path
         return document
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Problem:
+        """The inverse of :meth:`to_json`."""
+        return cls(source=str(value["source"]), message=str(value["message"]),
+                   layer=value.get("layer"), path=value.get("path"))
 
 
 @dataclass(frozen=True)
@@ -285,6 +307,17 @@ class PlatformAnalysis:
             "packages": [p.to_json() for p in self.packages],
             "problems": [p.to_json() for p in self.problems],
         }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> PlatformAnalysis:
+        """The inverse of :meth:`to_json` (layer summaries are not part of it)."""
+        return cls(
+            platform=str(value["platform"]),
+            digest=str(value["digest"]),
+            os=OSInfo.from_json(value["os"]) if value.get("os") else None,
+            packages=tuple(Package.from_json(p) for p in value.get("packages", [])),
+            problems=tuple(Problem.from_json(p) for p in value.get("problems", [])),
+        )
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,9 @@ class PlatformImage:
     user: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     layers: tuple[Layer, ...] = ()
+    distro: str | None = None
+    package_counts: dict[str, int] = field(default_factory=dict)
+    problems: int = 0
 
     @property
     def platform(self) -> str:
@@ -54,6 +57,9 @@ class PlatformImage:
                 {"digest": la.digest, "size": la.size, "media_type": la.media_type, "diff_id": la.diff_id}
                 for la in self.layers
             ],
+            "distro": self.distro,
+            "package_counts": dict(self.package_counts),
+            "problems": self.problems,
         }
 
     @staticmethod
@@ -72,6 +78,9 @@ class PlatformImage:
                 Layer(la["digest"], int(la["size"]), la.get("media_type", ""), la.get("diff_id"))
                 for la in value.get("layers", [])
             ),
+            distro=value.get("distro"),
+            package_counts={str(k): int(v) for k, v in (value.get("package_counts") or {}).items()},
+            problems=int(value.get("problems", 0)),
         )
 
 

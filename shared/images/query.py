@@ -24,6 +24,17 @@ def validate_repository(value: object) -> str:
 
 def find_image(svc: Services, registry: object, repository: object, reference: object) -> dict[str, Any] | None:
     """The image ``registry/repository`` at tag or digest ``reference`` as API JSON; None when unknown."""
+    record = find_record(svc, registry, repository, reference)
+    if record is None:
+        return None
+    return image_json(record, svc.images.tags_of(record.registry, record.repository, record.digest))
+
+
+def find_record(svc: Services, registry: object, repository: object, reference: object) -> ImageRecord | None:
+    """The live record of ``registry/repository`` at tag or digest ``reference``; None when unknown.
+
+    Raises :class:`InvalidInput` for a malformed registry, repository or reference.
+    """
     host = normalize_registry_host(registry)
     repo = validate_repository(repository)
     if not isinstance(reference, str) or not reference:
@@ -40,7 +51,7 @@ def find_image(svc: Services, registry: object, repository: object, reference: o
     record = svc.images.get(host, repo, digest)
     if record is None or record.status == "deleted":
         return None
-    return image_json(record, svc.images.tags_of(host, repo, digest))
+    return record
 
 
 def image_json(record: ImageRecord, tags: list[str]) -> dict[str, Any]:

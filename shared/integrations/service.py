@@ -284,7 +284,10 @@ def remove_integration(svc: Services, integration_id: str, purge: bool, actor: s
     """
     integration = get_integration(svc, integration_id)
     svc.repositories.delete_all(integration.id)
-    purged = svc.images.purge_registry(integration.registry) if purge else 0
+    purged = 0
+    if purge:
+        purged = svc.images.purge_registry(integration.registry)
+        svc.sboms.purge_registry(integration.registry)
     svc.integrations.delete(integration.id)
     log.warning("integration %s (%s) removed by %s; purge=%s, %d images deleted", integration.id,
                 integration.registry, actor, purge, purged)

@@ -139,7 +139,7 @@ class ImageStore:
 
     def count_analyzed(self, registry: str) -> int:
         """How many images of ``registry`` are analyzed (a scan of the registry's partitions)."""
-        low, high = _registry_range(registry)
+        low, high = registry_range(registry)
         with storage_errors("count images"):
             entities = self._tables.table("images").query_entities(
                 "PartitionKey ge @low and PartitionKey lt @high and status eq 'analyzed'",
@@ -163,7 +163,7 @@ class ImageStore:
 
     def purge_registry(self, registry: str) -> int:
         """Delete every image record and tag of ``registry``; return how many images were deleted."""
-        low, high = _registry_range(registry)
+        low, high = registry_range(registry)
         deleted = 0
         for name in ("images", "tags"):
             table = self._tables.table(name)
@@ -177,7 +177,7 @@ class ImageStore:
         return deleted
 
 
-def _registry_range(registry: str) -> tuple[str, str]:
+def registry_range(registry: str) -> tuple[str, str]:
     """The PartitionKey range ``[low, high)`` holding exactly the keys that start with ``enc(registry/)``.
 
     ``high`` is the prefix with its last character incremented, the usual prefix-range bound.

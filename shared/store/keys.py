@@ -8,6 +8,7 @@ characters), which is reversible and keeps the order of ASCII names.
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -53,3 +54,41 @@ def get_json(entity: dict[str, Any], name: str, default: Any = None) -> Any:
     if not isinstance(count, int):
         return default
     return json.loads("".join(str(entity.get(f"{name}_{i}", "")) for i in range(count)))
+
+
+MAX_BINARY_CHUNK = 60 * 1024
+"""Binary properties hold at most 64 KiB."""
+MAX_BINARY_CHUNKS = 15
+"""15 chunks of 60 KiB stay under the 1 MiB entity limit."""
+
+
+class ValueTooLarge(InvalidInput):
+    """A value is too large for one Table entity, even compressed."""
+
+    code = "value-too-large"
+
+
+def put_compressed_json(entity: dict[str, Any], name: str, value: Any) -> None:
+    """Store ``value`` as zlib-compressed JSON in binary properties ``name_z0``, ``name_z1`` …
+
+    Raises :class:`ValueTooLarge` when the compressed text needs more than :data:`MAX_BINARY_CHUNKS` chunks.
+    """
+    data = zlib.compress(json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8"), 6)
+    chunks = [data[i : i + MAX_BINARY_CHUNK] for i in range(0, len(data), MAX_BINARY_CHUNK)]
+    if len(chunks) > MAX_BINARY_CHUNKS:
+        raise ValueTooLarge(f"{name} is too large to store ({len(data)} bytes compressed)")
+    entity[f"{name}_zchunks"] = len(chunks)
+    for index, chunk in enumerate(chunks):
+        entity[f"{name}_z{index}"] = chunk
+
+
+def get_compressed_json(entity: dict[str, Any], name: str, default: Any = None) -> Any:
+    """Read back a value stored by :func:`put_compressed_json`; ``default`` when absent or unreadable."""
+    count = entity.get(f"{name}_zchunks")
+    if not isinstance(count, int):
+        return default
+    try:
+        data = b"".join(bytes(entity[f"{name}_z{i}"]) for i in range(count))
+        return json.loads(zlib.decompress(data))
+    except (KeyError, TypeError, ValueError, zlib.error):
+        return default

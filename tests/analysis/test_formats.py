@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from importlib import resources
 
 import jsonschema
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
 
 from shared.analysis import ImageAnalysis, PlatformAnalysis
 from shared.analysis.formats import to_cyclonedx, to_document, to_spdx, to_table
 from tests.analysis.helpers import squashed, tree
 from tests.support.images import symlink
+from tests.support.schemas import assert_valid_cyclonedx, assert_valid_spdx, spdx_schema
 
 DIGEST = "sha256:" + "ab" * 32
 INDEX = "sha256:" + "cd" * 32
@@ -30,12 +28,6 @@ def analysis() -> ImageAnalysis:
     other = PlatformAnalysis("linux/arm64", "sha256:" + "ef" * 32, None, (), ())
     media_type = "application/vnd.oci.image.index.v1+json"
     return ImageAnalysis("registry.example:5000/team/app:1.0", INDEX, media_type, (platform, other))
-
-
-def spdx_schema() -> dict[str, object]:
-    text = resources.files("lib4sbom").joinpath("schemas/spdx/2.3-schema.json").read_text(encoding="utf-8")
-    schema: dict[str, object] = json.loads(text)
-    return schema
 
 
 def test_json_document_shape() -> None:
@@ -57,7 +49,7 @@ def test_json_document_shape() -> None:
 
 def test_cyclonedx_validates_against_the_1_6_schema() -> None:
     text = to_cyclonedx(analysis(), "linux/amd64")
-    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    assert_valid_cyclonedx(text)
     bom = json.loads(text)
     assert bom["specVersion"] == "1.6"
     assert bom["metadata"]["component"]["type"] == "container"
@@ -76,12 +68,12 @@ def test_cyclonedx_validates_against_the_1_6_schema() -> None:
 
 def test_cyclonedx_of_a_platform_without_packages_validates() -> None:
     text = to_cyclonedx(analysis(), "linux/arm64")
-    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    assert_valid_cyclonedx(text)
 
 
 def test_spdx_validates_against_the_2_3_schema() -> None:
     document = to_spdx(analysis(), created=dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc))
-    jsonschema.Draft7Validator(spdx_schema()).validate(json.loads(json.dumps(document)))
+    assert_valid_spdx(document)
     assert document["spdxVersion"] == "SPDX-2.3"
     assert document["creationInfo"]["created"] == "2024-01-02T03:04:05Z"
     ids = [p["SPDXID"] for p in document["packages"]]

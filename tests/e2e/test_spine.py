@@ -8,101 +8,23 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-import requests
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableServiceClient
 
 from shared.jobs import JOBS_QUEUE
-from shared.secrets import generate_key
-from shared.services import Services, build_services
-from shared.settings import load
 from shared.store.azure import queue_client
-from tests.support.azurite import Azurite
 from tests.support.events import image_deleted, image_pushed
 from tests.support.images import push_image, push_index
-from tests.support.localhost import ServedApp
 from tests.support.processes import wait_until
-from tests.support.registry import RegistryServer
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
-
-
-@dataclass
-class Stack:
-    app: ServedApp
-    storage: Azurite
-    registry: RegistryServer
-    http: requests.Session
-    svc: Services
-    integration: dict[str, Any]
-
-    def post_events(self, events: list[dict[str, Any]], timeout: float = 30) -> requests.Response:
-        return self.http.post(self.integration["webhook_url"], json=events,
-                              headers={"aeg-event-type": "Notification"}, timeout=timeout)
-
-    def image(self, repository: str, reference: str) -> requests.Response:
-        return self.http.get(f"{self.app.url}/api/images", timeout=10,
-                             params={"registry": self.registry.host, "repository": repository, "reference": reference})
-
-    def wait_for_image(self, repository: str, reference: str, status: str = "analyzed") -> dict[str, Any]:
-        def ready() -> dict[str, Any] | None:
-            response = self.image(repository, reference)
-            if response.status_code == 200 and response.json()["status"] == status:
-                return dict(response.json())
-            return None
-
-        try:
-            return wait_until(ready, timeout=45, what=f"{repository}@{reference} to be {status}")  # type: ignore[return-value]
-        except AssertionError:
-            print(self.app.log_tail())
-            raise
-
-    def activate(self, repository: str) -> None:
-        response = self.http.put(
-            f"{self.app.url}/api/integrations/{self.integration['id']}/repositories/{repository}",
-            json={"enabled": True}, timeout=10)
-        assert response.status_code == 200, response.text
-        wait_until(self.drained, timeout=30, what="the activation's backfill job")
-
-    def drained(self) -> bool:
-        """The jobs queue is empty (every message completed, none in flight)."""
-        properties = queue_client(self.svc.settings.storage, JOBS_QUEUE).get_queue_properties()
-        return properties.approximate_message_count == 0
-
-
-@pytest.fixture(scope="module")
-def stack(registry: RegistryServer) -> Iterator[Stack]:
-    storage = Azurite()
-    storage.start()
-    settings = {
-        "AzureWebJobsStorage": storage.connection_string,
-        "LOOKOUT_ENCRYPTION_KEY": generate_key(),
-        "LOOKOUT_TABLE_PREFIX": "e2e",
-    }
-    app = ServedApp(settings)
-    app.settings["LOOKOUT_PUBLIC_URL"] = app.url
-    app.start()
-    http = requests.Session()
-    try:
-        created = http.post(f"{app.url}/api/integrations", timeout=30, json={
-            "registry": registry.host, "username": registry.readonly.username,
-            "password": registry.readonly.password, "insecure": True})
-        assert created.status_code == 201, created.text + app.log_tail()
-        svc = build_services(load({**settings, "LOOKOUT_PUBLIC_URL": app.url}, None))
-        yield Stack(app, storage, registry, http, svc, created.json())
-    finally:
-        exit_code = app.stop()
-        app.close()
-        storage.close()
-    assert exit_code == 0
 
 
 def test_integration_is_connected_and_never_shows_the_password(stack: Stack) -> None:

@@ -1,0 +1,145 @@
+"""Bulk advisory feeds: every OSV record of a directory tree or of an osv.dev-style ``all.zip``.
+
+A feed yields :class:`~shared.vulns.model.Advisory` values and, for records it could not read,
+:class:`~shared.vulns.problems.Problem` values naming the file or zip member; it goes on after a bad
+record. A feed that cannot be read *as a whole* (a missing directory, a corrupt or oversized archive)
+raises :class:`~shared.vulns.errors.InvalidAdvisory` instead, so that an import which prunes records
+missing from the feed never runs on half a feed.
+
+Feeds are imported into an :class:`~shared.vulns.index.AdvisoryIndex`; matching reads the index (or
+the OSV API), never a feed.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Protocol
+
+from shared.vulns.errors import InvalidAdvisory
+from shared.vulns.model import Advisory
+from shared.vulns.parse import MAX_RECORD_BYTES, load_json, load_yaml, parse_advisory
+from shared.vulns.problems import Problem
+
+FeedItem = Advisory | Problem
+
+MAX_ZIP_MEMBERS = 1_000_000
+"""The most members an archive may have."""
+MAX_ZIP_BYTES = 8 * 1024 * 1024 * 1024
+"""The most bytes all members of an archive may expand to, in all."""
+_SUFFIXES = {".json": load_json, ".yaml": load_yaml, ".yml": load_yaml}
+
+
+class AdvisoryFeed(Protocol):
+    """A source of OSV records in bulk, read once from start to end."""
+
+    @property
+    def name(self) -> str:
+        """Where the records come from, for reports (a path; never credentials)."""
+        ...
+
+    def read(self) -> Iterator[FeedItem]:
+        """Every record of the feed, or a problem in its place when it cannot be read."""
+        ...
+
+
+def decode_record(data: bytes, origin: str) -> FeedItem:
+    """One record from the bytes of a ``.json``/``.yaml``/``.yml`` file named ``origin``, or a problem."""
+    loader = _SUFFIXES.get(Path(origin).suffix.lower(), load_json)
+    value = None
+    try:
+        value = loader(data, origin)
+        return parse_advisory(value)
+    except InvalidAdvisory as exc:
+        record_id = value.get("id") if isinstance(value, dict) else None
+        return Problem(exc.code, exc.message, origin, record_id[:128] if isinstance(record_id, str) else "")
+
+
+class DirectoryFeed:
+    """Every ``*.json``, ``*.yaml`` and ``*.yml`` file under ``root``, in sorted path order.
+
+    Symbolic links are not followed; files larger than :data:`MAX_RECORD_BYTES` are reported, not read.
+    Origins are paths relative to ``root``.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self._root = Path(root)
+
+    @property
+    def name(self) -> str:
+        return str(self._root)
+
+    def read(self) -> Iterator[FeedItem]:
+        if not self._root.is_dir():
+            raise InvalidAdvisory(f"{self._root} is not a directory")
+        for path in self._files():
+            origin = path.relative_to(self._root).as_posix()
+            try:
+                size = path.stat().st_size
+                if size > MAX_RECORD_BYTES:
+                    yield Problem("invalid-advisory", f"file is {size} bytes, more than the {MAX_RECORD_BYTES} accepted", origin)
+                    continue
+                data = path.read_bytes()
+            except OSError as exc:
+                yield Problem("unreadable-file", exc.strerror or type(exc).__name__, origin)
+                continue
+            yield decode_record(data, origin)
+
+    def _files(self) -> list[Path]:
+        found = []
+        for directory, subdirs, files in os.walk(self._root, followlinks=False):
+            subdirs.sort()
+            for name in files:
+                path = Path(directory, name)
+                if path.suffix.lower() in _SUFFIXES and not path.is_symlink():
+                    found.append(path)
+        found.sort()
+        return found
+
+
+class ZipFeed:
+    """Every ``*.json``/``*.yaml`` member of a zip archive (osv.dev publishes ``<ecosystem>/all.zip``).
+
+    ``source`` is a path or a seekable binary file. Members are read in name order with their
+    declared and actual sizes checked, so a lying or bomb-like archive is refused rather than
+    expanded. Origins are ``<archive name>!<member name>``.
+    """
+
+    def __init__(self, source: str | os.PathLike[str] | IO[bytes], *, name: str | None = None) -> None:
+        self._source = source
+        self._name = name or (str(source) if isinstance(source, (str, os.PathLike)) else "archive")
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def read(self) -> Iterator[FeedItem]:
+        try:
+            archive = zipfile.ZipFile(self._source)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise InvalidAdvisory(f"{self._name} is not a readable zip archive: {exc}") from None
+        with archive:
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise InvalidAdvisory(f"{self._name} has {len(members)} members, more than {MAX_ZIP_MEMBERS}")
+            if sum(info.file_size for info in members) > MAX_ZIP_BYTES:
+                raise InvalidAdvisory(f"{self._name} expands to more than {MAX_ZIP_BYTES} bytes")
+            members.sort(key=lambda info: info.filename)
+            for info in members:
+                origin = f"{Path(self._name).name}!{info.filename}"
+                if Path(info.filename).suffix.lower() not in _SUFFIXES:
+                    continue
+                if info.file_size > MAX_RECORD_BYTES:
+                    yield Problem("invalid-advisory", f"member is {info.file_size} bytes, more than {MAX_RECORD_BYTES}", origin)
+                    continue
+                try:
+                    with archive.open(info) as member:
+                        data = member.read(MAX_RECORD_BYTES + 1)
+                except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+                    raise InvalidAdvisory(f"{origin} cannot be read: {exc}") from None
+                if len(data) > info.file_size:
+                    raise InvalidAdvisory(f"{origin} holds more bytes than its header declares")
+                yield decode_record(data, origin)

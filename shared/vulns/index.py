@@ -1,0 +1,252 @@
+"""Where the matcher finds advisories: the :class:`AdvisorySource` seam, and the offline mirror index.
+
+Two roles, two protocols:
+
+- :class:`AdvisorySource` answers "which records may concern these packages?" for matching. The
+  offline mirror (an :class:`AdvisoryIndex`) and the OSV API (:mod:`shared.vulns.osvapi`) both
+  implement it; settings choose one.
+- :class:`AdvisoryIndex` is the mirror: records keyed by (ecosystem, normalized package name), filled
+  from feeds by *incremental* imports. :class:`MemoryIndex` keeps it in memory; the Table storage form
+  is in :mod:`shared.vulns.tablerows`.
+
+Import contract (:meth:`AdvisoryIndex.import_records`):
+
+- A record is *changed* when its digest differs from the stored one (``modified`` alone cannot be
+  trusted: the Go database publishes one placeholder time for every record). Importing the same data
+  again changes nothing and reports zero changes.
+- A record whose ``modified`` is older than the stored one's is *stale* and ignored (an old mirror
+  must not roll the index back), unless either time is a placeholder before 1971.
+- With ``complete_ecosystems``, the feed is the whole truth for those ecosystems (an ``all.zip``):
+  stored records naming one of them (by base name, ``Debian`` for ``Debian:12``) but missing from
+  the feed are removed.
+- The result names every (ecosystem, name) key whose records were added, changed or removed —
+  old and new keys both, so an SBOM naming a package a record no longer mentions is matched again.
+- Withdrawn records are stored like any other (their withdrawal is a change); matching ignores them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Protocol
+
+from shared.vulns.feeds import AdvisoryFeed, FeedItem
+from shared.vulns.model import Advisory
+from shared.vulns.packages import OsvQuery, PackageKey
+from shared.vulns.problems import Problem
+from shared.vulns.versions import base_ecosystem
+
+_PLACEHOLDER_BEFORE = datetime(1971, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What a source answered: the records per package key, and problems met while answering."""
+
+    records: Mapping[PackageKey, tuple[Advisory, ...]]
+    problems: tuple[Problem, ...] = ()
+
+    def for_query(self, query: OsvQuery) -> tuple[Advisory, ...]:
+        """The records found under any of ``query``'s keys, each once."""
+        seen: dict[str, Advisory] = {}
+        for key in query.keys:
+            for advisory in self.records.get(key, ()):
+                seen.setdefault(advisory.id, advisory)
+        return tuple(seen.values())
+
+
+class AdvisorySource(Protocol):
+    """Answers which advisories may concern packages; the matcher decides which actually do."""
+
+    @property
+    def snapshot(self) -> str:
+        """An identity of the data answered from (changes whenever the data does); ``""`` if unknown."""
+        ...
+
+    def lookup(self, queries: Sequence[OsvQuery]) -> Lookup:
+        """Records that may concern each query, under every key of the query.
+
+        A source may return more records than concern the versions (the index returns every record
+        naming the package); it must not return fewer. Raises
+        :class:`~shared.vulns.errors.AdvisorySourceUnavailable` when it cannot answer now.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did. ``changed_keys`` are the package keys to re-match stored SBOMs for."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    removed: int = 0
+    withdrawn: int = 0
+    changed_ids: frozenset[str] = frozenset()
+    changed_keys: frozenset[PackageKey] = frozenset()
+    problems: tuple[Problem, ...] = ()
+    snapshot: str = ""
+    imported_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def changed(self) -> int:
+        """How many records were added, updated or removed."""
+        return self.added + self.updated + self.removed
+
+
+class AdvisoryIndex(AdvisorySource, Protocol):
+    """The offline mirror: records by package key, updated by incremental imports."""
+
+    def records_for(self, key: PackageKey) -> tuple[Advisory, ...]:
+        """Every stored record (withdrawn ones too) with an affected entry under ``key``."""
+        ...
+
+    def get(self, record_id: str) -> Advisory | None:
+        """The stored record with that id, if any."""
+        ...
+
+    def import_records(self, items: Iterable[FeedItem], *, complete_ecosystems: Collection[str] = ()) -> ImportResult:
+        """Bring the index up to date with ``items`` (see the module notes for the contract)."""
+        ...
+
+
+def advisory_keys(advisory: Advisory) -> frozenset[PackageKey]:
+    """The package keys a record is filed under: one per affected package."""
+    return frozenset(PackageKey.of(a.package.ecosystem, a.package.name) for a in advisory.affected if a.package is not None)
+
+
+def snapshot_of(digests: Mapping[str, str]) -> str:
+    """The identity of a set of records: SHA-256 over their sorted ``id``/``digest`` pairs (16 hex)."""
+    hasher = hashlib.sha256()
+    for record_id in sorted(digests):
+        hasher.update(f"{record_id}\0{digests[record_id]}\n".encode())
+    return hasher.hexdigest()[:16]
+
+
+def is_stale(incoming: Advisory, stored: Advisory) -> bool:
+    """Whether ``incoming`` is older than ``stored`` by trustworthy ``modified`` times."""
+    if incoming.modified < _PLACEHOLDER_BEFORE or stored.modified < _PLACEHOLDER_BEFORE:
+        return False
+    return incoming.modified < stored.modified
+
+
+def dedupe(items: Iterable[FeedItem]) -> tuple[dict[str, Advisory], list[Problem]]:
+    """The feed's records by id (a later ``modified`` wins a duplicate) and its problems."""
+    records: dict[str, Advisory] = {}
+    problems: list[Problem] = []
+    for item in items:
+        if isinstance(item, Problem):
+            problems.append(item)
+            continue
+        previous = records.get(item.id)
+        if previous is not None and previous.digest != item.digest:
+            problems.append(Problem("duplicate-advisory", "the feed holds two different records with this id", record_id=item.id))
+            if item.modified <= previous.modified:
+                continue
+        records[item.id] = item
+    return records, problems
+
+
+class MemoryIndex:
+    """An :class:`AdvisoryIndex` in memory (tests, the command line, and a cache for the worker)."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, Advisory] = {}
+        self._by_key: dict[PackageKey, dict[str, Advisory]] = {}
+        self._snapshot = snapshot_of({})
+
+    @classmethod
+    def from_feed(cls, feed: AdvisoryFeed) -> tuple[MemoryIndex, ImportResult]:
+        """A new index holding ``feed``'s records, and the import's result."""
+        index = cls()
+        return index, index.import_records(feed.read())
+
+    @property
+    def snapshot(self) -> str:
+        return self._snapshot
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def records_for(self, key: PackageKey) -> tuple[Advisory, ...]:
+        return tuple(self._by_key.get(key, {}).values())
+
+    def get(self, record_id: str) -> Advisory | None:
+        return self._records.get(record_id)
+
+    def package_keys(self) -> frozenset[PackageKey]:
+        """Every package key some record is filed under."""
+        return frozenset(self._by_key)
+
+    def lookup(self, queries: Sequence[OsvQuery]) -> Lookup:
+        found: dict[PackageKey, tuple[Advisory, ...]] = {}
+        for query in queries:
+            for key in query.keys:
+                if key not in found:
+                    found[key] = self.records_for(key)
+        return Lookup(records=found)
+
+    def import_records(self, items: Iterable[FeedItem], *, complete_ecosystems: Collection[str] = ()) -> ImportResult:
+        incoming, problems = dedupe(items)
+        added = updated = unchanged = stale = removed = withdrawn = 0
+        changed_ids: set[str] = set()
+        changed_keys: set[PackageKey] = set()
+        for record_id, advisory in incoming.items():
+            stored = self._records.get(record_id)
+            if stored is not None and stored.digest == advisory.digest:
+                unchanged += 1
+                continue
+            if stored is not None and is_stale(advisory, stored):
+                stale += 1
+                continue
+            if stored is None:
+                added += 1
+            else:
+                updated += 1
+                changed_keys |= self._remove(stored)
+            withdrawn += advisory.is_withdrawn
+            changed_keys |= self._add(advisory)
+            changed_ids.add(record_id)
+        complete = {base_ecosystem(e) for e in complete_ecosystems}
+        if complete:
+            for record_id, stored in list(self._records.items()):
+                if record_id in incoming:
+                    continue
+                if any(base_ecosystem(key.ecosystem) in complete for key in advisory_keys(stored)):
+                    changed_keys |= self._remove(stored)
+                    changed_ids.add(record_id)
+                    removed += 1
+        self._snapshot = snapshot_of({i: a.digest for i, a in self._records.items()})
+        return ImportResult(
+            added=added,
+            updated=updated,
+            unchanged=unchanged,
+            stale=stale,
+            removed=removed,
+            withdrawn=withdrawn,
+            changed_ids=frozenset(changed_ids),
+            changed_keys=frozenset(changed_keys),
+            problems=tuple(problems),
+            snapshot=self._snapshot,
+        )
+
+    def _add(self, advisory: Advisory) -> frozenset[PackageKey]:
+        keys = advisory_keys(advisory)
+        self._records[advisory.id] = advisory
+        for key in keys:
+            self._by_key.setdefault(key, {})[advisory.id] = advisory
+        return keys
+
+    def _remove(self, advisory: Advisory) -> frozenset[PackageKey]:
+        keys = advisory_keys(advisory)
+        self._records.pop(advisory.id, None)
+        for key in keys:
+            bucket = self._by_key.get(key)
+            if bucket is not None:
+                bucket.pop(advisory.id, None)
+                if not bucket:
+                    del self._by_key[key]
+        return keys

@@ -1,0 +1,363 @@
+"""Matching installed packages against advisories: findings per package and counts per image.
+
+:meth:`Matcher.match` maps each :class:`~shared.vulns.packages.PackageRef` to its OSV package,
+asks the :class:`~shared.vulns.index.AdvisorySource` for candidate records in one batch, evaluates
+every affected entry naming the package (:mod:`shared.vulns.ranges`), and merges the records that
+describe one flaw into one :class:`Finding` per package.
+
+Merging and naming (stable whatever the order of records):
+
+- Records matched for the same package are merged when they share an id through ``aliases``
+  (transitively: PYSEC-x → CVE-y ← GHSA-z is one flaw). Withdrawn records are ignored.
+- The finding's ``id`` is the group's lowest CVE id (by year, then number); without a CVE, the
+  lowest GHSA id; else the lowest id. ``aliases`` are all the other ids, ``advisory_ids`` the
+  records that matched.
+- ``fixed_versions`` is the union of the fixes of the matching entries, in version order.
+- ``severity`` is the most severe rating among the merged records, preferring CVSS-scored ratings
+  over textual ones (see :mod:`shared.vulns.severity`).
+
+Counts: each finding counts once under its rating (``none`` counts as ``low``); ``fixable`` counts
+findings with at least one fixed version. Packages that map to no OSV ecosystem are listed in
+``skipped``; versions or ranges that could not be evaluated are reported in ``problems`` (never a
+silent "not affected").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property, lru_cache
+
+from shared.vulns.errors import InvalidVersion, UnsupportedPackage
+from shared.vulns.index import AdvisorySource
+from shared.vulns.model import Advisory, Affected, Reference
+from shared.vulns.packages import OsvQuery, PackageKey, PackageRef, osv_query
+from shared.vulns.problems import Problem
+from shared.vulns.ranges import CompiledAffected, Verdict
+from shared.vulns.severity import UNKNOWN, SeverityScore, rate
+from shared.vulns.versions import scheme_for
+
+MAX_REFERENCES = 50
+_CVE = re.compile(r"CVE-(\d+)-(\d+)")
+_CACHE_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One flaw affecting one installed package."""
+
+    id: str
+    aliases: tuple[str, ...]
+    advisory_ids: tuple[str, ...]
+    package: str
+    ecosystem: str
+    name: str
+    installed_version: str
+    fixed_versions: tuple[str, ...]
+    severity: SeverityScore
+    summary: str
+    references: tuple[Reference, ...]
+    modified: datetime
+
+    @property
+    def fixable(self) -> bool:
+        """Whether a fixed version is known."""
+        return bool(self.fixed_versions)
+
+
+@dataclass(frozen=True)
+class SeverityCounts:
+    """How many findings of each rating an image has."""
+
+    critical: int = 0
+    high: int = 0
+    medium: int = 0
+    low: int = 0
+    unknown: int = 0
+
+    @property
+    def total(self) -> int:
+        """All findings."""
+        return self.critical + self.high + self.medium + self.low + self.unknown
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> SeverityCounts:
+        """Count ``findings`` by rating (``none`` as ``low``)."""
+        counts = dict.fromkeys(("critical", "high", "medium", "low", "unknown"), 0)
+        for finding in findings:
+            rating = "low" if finding.severity.rating == "none" else finding.severity.rating
+            counts[rating if rating in counts else "unknown"] += 1
+        return cls(**counts)
+
+
+@dataclass(frozen=True)
+class MatchReport:
+    """The findings for one set of packages (an image), sorted most severe first, with counts.
+
+    ``keys`` are the package keys looked up: store them with the image, and match it again when an
+    import reports one of them in :attr:`~shared.vulns.index.ImportResult.changed_keys`. ``snapshot``
+    names the advisory data matched against.
+    """
+
+    findings: tuple[Finding, ...]
+    counts: SeverityCounts
+    fixable: int
+    packages: int
+    keys: frozenset[PackageKey]
+    snapshot: str
+    problems: tuple[Problem, ...] = ()
+    skipped: tuple[Problem, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class _Hit:
+    prepared: _Prepared
+    verdict: Verdict
+    severity: SeverityScore
+
+    @property
+    def advisory(self) -> Advisory:
+        return self.prepared.advisory
+
+
+@lru_cache(maxsize=65536)
+def _primary(ids: frozenset[str]) -> str:
+    pool = sorted(ids)
+    cves = [(int(m.group(1)), int(m.group(2)), i) for i in pool if (m := _CVE.fullmatch(i))]
+    if cves:
+        return min(cves)[2]
+    ghsas = [i for i in pool if i.startswith("GHSA-")]
+    return ghsas[0] if ghsas else pool[0]
+
+
+def primary_id(ids: Iterable[str]) -> str:
+    """The id a group of aliases is shown under: lowest CVE, else lowest GHSA, else lowest id."""
+    return _primary(frozenset(ids))
+
+
+def package_keys(refs: Iterable[PackageRef]) -> frozenset[PackageKey]:
+    """The package keys a set of packages would be looked up under (unsupported ones left out)."""
+    keys: set[PackageKey] = set()
+    for ref in refs:
+        try:
+            keys.update(osv_query(ref).keys)
+        except UnsupportedPackage:
+            continue
+    return frozenset(keys)
+
+
+class _Prepared:
+    """One record as the matcher uses it: its affected entries by package key, compiled on demand,
+    and the parts of a finding that depend on the record alone."""
+
+    def __init__(self, advisory: Advisory) -> None:
+        self.advisory = advisory
+        self.entries = tuple(
+            (index, PackageKey.of(a.package.ecosystem, a.package.name), a)
+            for index, a in enumerate(advisory.affected)
+            if a.package is not None
+        )
+        self._compiled: dict[int, CompiledAffected] = {}
+        self._severity: dict[int, SeverityScore] = {}
+
+    def compiled(self, index: int, affected: Affected) -> CompiledAffected:
+        found = self._compiled.get(index)
+        if found is None:
+            assert affected.package is not None
+            found = self._compiled[index] = CompiledAffected(affected, affected.package.ecosystem)
+        return found
+
+    @cached_property
+    def summary(self) -> str:
+        return _summary([self.advisory])
+
+    @cached_property
+    def references(self) -> tuple[Reference, ...]:
+        return _references([self.advisory])
+
+    @cached_property
+    def primary(self) -> str:
+        return primary_id(self.advisory.all_ids)
+
+    def severity(self, index: int, affected: Affected) -> SeverityScore:
+        found = self._severity.get(index)
+        if found is None:
+            found = self._severity[index] = rate(self.advisory, affected)[0]
+        return found
+
+
+class Matcher:
+    """Matches packages against one advisory source; keeps parsed records between calls."""
+
+    def __init__(self, source: AdvisorySource) -> None:
+        self._source = source
+        self._prepared: dict[tuple[str, str, tuple[tuple[str, str], ...]], _Prepared] = {}
+
+    def match(self, packages: Iterable[PackageRef]) -> MatchReport:
+        """Findings for ``packages`` (see the module notes). Raises only what the source raises."""
+        refs = list(packages)
+        skipped: list[Problem] = []
+        queries: list[tuple[PackageRef, OsvQuery]] = []
+        for ref in refs:
+            try:
+                queries.append((ref, osv_query(ref)))
+            except UnsupportedPackage as exc:
+                skipped.append(Problem(exc.code, exc.message, package=ref.purl))
+        unique = list({(q.keys, q.version): q for _, q in queries}.values())
+        lookup = self._source.lookup(unique)
+        problems = list(lookup.problems)
+        findings: dict[tuple[str, str, str], Finding] = {}
+        for ref, query in queries:
+            hits, package_problems = self._evaluate(query, lookup.for_query(query))
+            problems.extend(Problem("unevaluated", message, package=ref.purl) for message in package_problems)
+            for finding in _findings(ref, query, hits):
+                findings.setdefault((finding.package, finding.installed_version, finding.id), finding)
+        ordered = sorted(findings.values(), key=lambda f: (-f.severity.rank()[0], -f.severity.rank()[1], f.package, f.id))
+        return MatchReport(
+            findings=tuple(ordered),
+            counts=SeverityCounts.of(ordered),
+            fixable=sum(f.fixable for f in ordered),
+            packages=len(refs),
+            keys=frozenset(key for _, query in queries for key in query.keys),
+            snapshot=self._source.snapshot,
+            problems=tuple(problems),
+            skipped=tuple(skipped),
+        )
+
+    def _prepare(self, advisory: Advisory) -> _Prepared:
+        # A stored copy may be cut down to some packages (see tablerows.project): same id and digest,
+        # fewer affected entries; the packages named are part of the key.
+        named = tuple((a.package.ecosystem, a.package.name) for a in advisory.affected if a.package is not None)
+        cache_key = (advisory.id, advisory.digest, named)
+        prepared = self._prepared.get(cache_key)
+        if prepared is None:
+            if len(self._prepared) >= _CACHE_LIMIT:
+                self._prepared.clear()
+            prepared = self._prepared[cache_key] = _Prepared(advisory)
+        return prepared
+
+    def _evaluate(self, query: OsvQuery, candidates: Sequence[Advisory]) -> tuple[list[_Hit], list[str]]:
+        hits: list[_Hit] = []
+        unevaluated: dict[str, list[str]] = {}
+        for advisory in candidates:
+            if advisory.is_withdrawn:
+                continue
+            prepared = self._prepare(advisory)
+            for index, key, affected in prepared.entries:
+                if key not in query.keys:
+                    continue
+                verdict = prepared.compiled(index, affected).evaluate(query.version)
+                if verdict.affected:
+                    hits.append(_Hit(prepared, verdict, prepared.severity(index, affected)))
+                for message in verdict.problems:
+                    unevaluated.setdefault(message, []).append(advisory.id)
+        matched = {hit.advisory.id for hit in hits}
+        messages = []
+        for message, ids in unevaluated.items():
+            unique = sorted(set(ids) - matched)
+            if not unique:
+                continue
+            shown = ", ".join(unique[:5]) + (", ..." if len(unique) > 5 else "")
+            messages.append(f"{message} (advisories not fully evaluated: {shown})")
+        return hits, messages
+
+
+def _findings(ref: PackageRef, query: OsvQuery, hits: list[_Hit]) -> list[Finding]:
+    out = []
+    for group in _alias_groups(hits):
+        if len({hit.advisory.id for hit in group}) == 1:  # the common case: one record
+            prepared = group[0].prepared
+            ids, primary = prepared.advisory.all_ids, prepared.primary
+            records = [prepared.advisory]
+            summary, references = prepared.summary, prepared.references
+        else:
+            ids = frozenset().union(*(hit.advisory.all_ids for hit in group))
+            primary = primary_id(ids)
+            records = sorted({hit.advisory.id: hit.advisory for hit in group}.values(), key=lambda a: (a.id != primary, a.id))
+            summary, references = _summary(records), _references(records)
+        out.append(
+            Finding(
+                id=primary,
+                aliases=tuple(sorted(ids - {primary})),
+                advisory_ids=tuple(sorted(a.id for a in records)),
+                package=ref.purl,
+                ecosystem=query.ecosystem,
+                name=query.name,
+                installed_version=query.version,
+                fixed_versions=_sorted_versions(query.ecosystem, {f for hit in group for f in hit.verdict.fixed}),
+                severity=_severity(group),
+                summary=summary,
+                references=references,
+                modified=max(a.modified for a in records),
+            )
+        )
+    return out
+
+
+def _alias_groups(hits: list[_Hit]) -> list[list[_Hit]]:
+    """Hits partitioned by shared ids (union-find over each record's id and aliases)."""
+    if len(hits) <= 1:
+        return [hits] if hits else []
+    parent: dict[str, str] = {}
+
+    def find(item: str) -> str:
+        while parent.setdefault(item, item) != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    for hit in hits:
+        ids = sorted(hit.advisory.all_ids)
+        for other in ids[1:]:
+            root_a, root_b = find(ids[0]), find(other)
+            if root_a != root_b:
+                parent[max(root_a, root_b)] = min(root_a, root_b)
+    groups: dict[str, list[_Hit]] = {}
+    for hit in hits:
+        groups.setdefault(find(hit.advisory.id), []).append(hit)
+    return [groups[root] for root in sorted(groups)]
+
+
+def _severity(group: list[_Hit]) -> SeverityScore:
+    scored = [hit.severity for hit in group if hit.severity.score is not None]
+    textual = [hit.severity for hit in group if hit.severity.score is None and hit.severity.rating != "unknown"]
+    pool = scored or textual
+    return max(pool, key=lambda s: s.rank()) if pool else UNKNOWN
+
+
+def _summary(records: list[Advisory]) -> str:
+    for advisory in records:
+        if advisory.summary.strip():
+            return advisory.summary.strip()
+    for advisory in records:
+        line = advisory.details.strip().split("\n", 1)[0].strip()
+        if line:
+            return line if len(line) <= 200 else line[:199] + "…"
+    return ""
+
+
+def _references(records: list[Advisory]) -> tuple[Reference, ...]:
+    seen: dict[str, Reference] = {}
+    for advisory in records:
+        for reference in advisory.references:
+            seen.setdefault(reference.url, reference)
+    return tuple(list(seen.values())[:MAX_REFERENCES])
+
+
+def _sorted_versions(ecosystem: str, versions: set[str]) -> tuple[str, ...]:
+    if len(versions) <= 1:
+        return tuple(versions)
+    scheme = scheme_for(ecosystem)
+    if scheme is None:
+        return tuple(sorted(versions))
+    parsed = []
+    unparsed = []
+    for version in versions:
+        try:
+            parsed.append((scheme.key(version), version))
+        except InvalidVersion:
+            unparsed.append(version)
+    parsed.sort(key=lambda pair: pair[0])
+    return tuple(v for _, v in parsed) + tuple(sorted(unparsed))

@@ -1,0 +1,232 @@
+"""The OSV web API as an advisory source: ``POST /v1/querybatch`` and ``GET /v1/vulns/{id}``.
+
+:class:`OsvApiClient` speaks HTTP on ``requests``: every request has a connect and a read timeout;
+connection errors, timeouts, 429 and 5xx are retried at most ``max_attempts`` times in all, with
+exponential backoff (a ``Retry-After`` in seconds is honoured up to ``max_retry_after``); response
+bodies are read up to ``max_response_bytes``. Failures raise
+:class:`~shared.vulns.errors.AdvisorySourceUnavailable` (temporary) or
+:class:`~shared.vulns.errors.AdvisorySourceRejected` (permanent: 4xx, bodies that are not OSV).
+
+:class:`OsvApiSource` is the :class:`~shared.vulns.index.AdvisorySource` built on it: one querybatch
+(in chunks of :data:`BATCH_SIZE`, following ``next_page_token`` up to :data:`MAX_PAGES` pages) gives
+the ids per package and version, then each record is fetched once and cached by id and ``modified``.
+The matcher still evaluates every record itself, so results do not depend on which source is used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from shared.vulns.errors import AdvisorySourceRejected, AdvisorySourceUnavailable, InvalidAdvisory
+from shared.vulns.index import Lookup
+from shared.vulns.model import Advisory
+from shared.vulns.packages import OsvQuery, PackageKey
+from shared.vulns.parse import load_json, parse_advisory
+from shared.vulns.problems import Problem
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.osv.dev"
+BATCH_SIZE = 1000
+"""The most queries the API accepts in one querybatch."""
+MAX_PAGES = 20
+"""The most pages followed for one query."""
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class OsvApiClient:
+    """A client of the OSV API at ``base_url`` (see the module notes for timeouts and retries)."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        session: requests.Session | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_attempts: int = 3,
+        base_delay: float = 0.5,
+        max_delay: float = 8.0,
+        max_retry_after: float = 30.0,
+        max_response_bytes: int = 32 * 1024 * 1024,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self._session = session or requests.Session()
+        self._owns_session = session is None
+        self._timeout = (connect_timeout, read_timeout)
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._max_retry_after = max_retry_after
+        self._max_bytes = max_response_bytes
+        self._sleep = sleep
+        self.request_count = 0
+
+    def close(self) -> None:
+        """Close the HTTP session when this client created it."""
+        if self._owns_session:
+            self._session.close()
+
+    def querybatch(self, queries: Sequence[OsvQuery]) -> list[list[tuple[str, str]]]:
+        """For each query, the ``(id, modified)`` of the records the API says affect it."""
+        results: list[list[tuple[str, str]]] = [[] for _ in queries]
+        pending: list[tuple[int, str]] = [(i, "") for i in range(len(queries))]
+        pages = 0
+        while pending:
+            pages += 1
+            if pages > MAX_PAGES:
+                raise AdvisorySourceRejected(f"querybatch still paging after {MAX_PAGES} pages")
+            next_pending: list[tuple[int, str]] = []
+            for start in range(0, len(pending), BATCH_SIZE):
+                chunk = pending[start : start + BATCH_SIZE]
+                body = {"queries": [_query_body(queries[i], token) for i, token in chunk]}
+                answer = _json(self._call("POST", "/v1/querybatch", json_body=body), "/v1/querybatch")
+                items = answer.get("results") if isinstance(answer, dict) else None
+                if not isinstance(items, list) or len(items) != len(chunk):
+                    raise AdvisorySourceRejected("querybatch answered with a different number of results than queries")
+                for (index, _), item in zip(chunk, items, strict=True):
+                    vulns = item.get("vulns", []) if isinstance(item, dict) else None
+                    if not isinstance(vulns, list):
+                        raise AdvisorySourceRejected("querybatch result without a vulns list")
+                    for vuln in vulns:
+                        if not isinstance(vuln, dict) or not isinstance(vuln.get("id"), str):
+                            raise AdvisorySourceRejected("querybatch result with a vuln that has no id")
+                        results[index].append((vuln["id"], str(vuln.get("modified", ""))))
+                    token = item.get("next_page_token") if isinstance(item, dict) else None
+                    if isinstance(token, str) and token:
+                        next_pending.append((index, token))
+            pending = next_pending
+        return results
+
+    def get_vuln(self, vuln_id: str) -> Advisory:
+        """The full record ``vuln_id``; raises :class:`InvalidAdvisory` when it does not parse."""
+        path = f"/v1/vulns/{quote(vuln_id, safe='')}"
+        return parse_advisory(load_json(self._call("GET", path), path))
+
+    def _call(self, method: str, path: str, *, json_body: Any = None) -> bytes:
+        """The body of a 200 answer to ``method path``, after retries (see the module notes)."""
+        url = self.base_url + path
+        attempt = 0
+        while True:
+            attempt += 1
+            self.request_count += 1
+            try:
+                response = self._session.request(method, url, json=json_body, timeout=self._timeout, stream=True)
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                if attempt >= self._max_attempts:
+                    raise AdvisorySourceUnavailable(
+                        f"OSV API {method} {path}: {type(exc).__name__} after {attempt} attempt(s)"
+                    ) from None
+                delay = self._backoff(attempt)
+                logger.info("OSV API %s %s: %s; retrying in %.2fs", method, path, type(exc).__name__, delay)
+                self._sleep(delay)
+                continue
+            with response:
+                status = response.status_code
+                if status in _RETRY_STATUSES:
+                    wait = _retry_after(response.headers.get("Retry-After"))
+                    if attempt >= self._max_attempts or (wait is not None and wait > self._max_retry_after):
+                        raise AdvisorySourceUnavailable(f"OSV API {method} {path}: HTTP {status} after {attempt} attempt(s)")
+                    delay = wait if wait is not None else self._backoff(attempt)
+                    logger.info("OSV API %s %s: HTTP %s; retrying in %.2fs", method, path, status, delay)
+                    self._sleep(delay)
+                    continue
+                if status == 404:
+                    raise AdvisorySourceRejected(f"OSV API {method} {path}: not found", code="advisory-not-found")
+                if status != 200:
+                    raise AdvisorySourceRejected(f"OSV API {method} {path}: HTTP {status}")
+                return self._read(response, path)
+
+    def _read(self, response: requests.Response, path: str) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > self._max_bytes:
+                    raise AdvisorySourceRejected(f"OSV API {path}: answer larger than {self._max_bytes} bytes")
+                chunks.append(chunk)
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise AdvisorySourceUnavailable(f"OSV API {path}: {type(exc).__name__} while reading the answer") from None
+        return b"".join(chunks)
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(self._max_delay, self._base_delay * 2 ** (attempt - 1)))
+
+
+class OsvApiSource:
+    """An :class:`~shared.vulns.index.AdvisorySource` answering from the OSV API, with a record cache."""
+
+    def __init__(self, client: OsvApiClient, *, cache_size: int = 20_000) -> None:
+        self._client = client
+        self._cache: OrderedDict[str, tuple[str, Advisory]] = OrderedDict()
+        self._cache_size = cache_size
+
+    @property
+    def snapshot(self) -> str:
+        """``osv-api``: the API serves live data, with no snapshot identity."""
+        return "osv-api"
+
+    def lookup(self, queries: Sequence[OsvQuery]) -> Lookup:
+        listed = self._client.querybatch(queries) if queries else []
+        problems: list[Problem] = []
+        found: dict[PackageKey, dict[str, Advisory]] = {}
+        for query, entries in zip(queries, listed, strict=True):
+            bucket = found.setdefault(query.key, {})
+            for vuln_id, modified in entries:
+                advisory = self._record(vuln_id, modified, problems)
+                if advisory is not None:
+                    bucket[advisory.id] = advisory
+        return Lookup(records={key: tuple(records.values()) for key, records in found.items()}, problems=tuple(problems))
+
+    def _record(self, vuln_id: str, modified: str, problems: list[Problem]) -> Advisory | None:
+        cached = self._cache.get(vuln_id)
+        if cached is not None and (not modified or cached[0] == modified):
+            self._cache.move_to_end(vuln_id)
+            return cached[1]
+        try:
+            advisory = self._client.get_vuln(vuln_id)
+        except InvalidAdvisory as exc:
+            problems.append(Problem(exc.code, exc.message, origin="osv-api", record_id=vuln_id))
+            return None
+        except AdvisorySourceRejected as exc:
+            if exc.code != "advisory-not-found":
+                raise
+            problems.append(Problem(exc.code, "listed by querybatch but not found", origin="osv-api", record_id=vuln_id))
+            return None
+        self._cache[vuln_id] = (modified, advisory)
+        self._cache.move_to_end(vuln_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return advisory
+
+
+def _query_body(query: OsvQuery, page_token: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"package": {"ecosystem": query.ecosystem, "name": query.key.name}, "version": query.version}
+    if page_token:
+        body["page_token"] = page_token
+    return body
+
+
+def _json(data: bytes, path: str) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise AdvisorySourceRejected(f"OSV API {path}: the answer is not JSON") from None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return float(value.strip())

@@ -1,0 +1,141 @@
+"""The OSV API source against a local stand-in server (the real API cannot be reached here)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from shared.vulns.errors import AdvisorySourceRejected, AdvisorySourceUnavailable
+from shared.vulns.index import ImportResult, MemoryIndex
+from shared.vulns.matching import Matcher
+from shared.vulns.model import Advisory
+from shared.vulns.osvapi import OsvApiClient, OsvApiSource
+from shared.vulns.packages import PackageKey, PackageRef, osv_query
+from tests.vulns.osv_standin import OsvStandIn, running
+
+PACKAGES = [
+    PackageRef("pkg:pypi/django@3.2.0"),
+    PackageRef("pkg:pypi/jinja2@2.10"),
+    PackageRef("pkg:pypi/requests@2.31.0"),
+    PackageRef("pkg:golang/stdlib@go1.20.1"),
+    PackageRef("pkg:golang/golang.org/x/text@v0.3.7"),
+]
+
+
+@pytest.fixture
+def records(real_index: tuple[MemoryIndex, ImportResult]) -> list[Advisory]:
+    index, _ = real_index
+    keys = {key for ref in PACKAGES for key in osv_query(ref).keys}
+    return sorted({r.id: r for key in keys for r in index.records_for(key)}.values(), key=lambda r: r.id)
+
+
+@pytest.fixture
+def standin(records: list[Advisory]) -> Iterator[OsvStandIn]:
+    with running(records) as server:
+        yield server
+
+
+class _Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def _client(standin: OsvStandIn, sleeps: _Sleeps | None = None, **options: float) -> OsvApiClient:
+    return OsvApiClient(standin.url, sleep=sleeps if sleeps is not None else _Sleeps(), **options)  # type: ignore[arg-type]
+
+
+def test_findings_from_the_api_equal_findings_from_the_mirror(
+    standin: OsvStandIn, real_index: tuple[MemoryIndex, ImportResult]
+) -> None:
+    index, _ = real_index
+    from_api = Matcher(OsvApiSource(_client(standin))).match(PACKAGES)
+    from_mirror = Matcher(index).match(PACKAGES)
+    assert len(from_mirror.findings) > 50
+    assert [(f.id, f.package, f.fixed_versions) for f in from_api.findings] == [
+        (f.id, f.package, f.fixed_versions) for f in from_mirror.findings
+    ]
+    assert from_api.snapshot == "osv-api"
+    posts = [path for method, path in standin.log if method == "POST"]
+    assert posts == ["/v1/querybatch"]
+
+
+def test_records_are_fetched_once_and_cached(standin: OsvStandIn) -> None:
+    source = OsvApiSource(_client(standin))
+    Matcher(source).match(PACKAGES)
+    fetched = sum(1 for method, _ in standin.log if method == "GET")
+    assert fetched > 50
+    Matcher(source).match(PACKAGES)
+    assert sum(1 for method, _ in standin.log if method == "GET") == fetched
+
+
+def test_long_answers_are_paged(standin: OsvStandIn) -> None:
+    standin.script.page_size = 7
+    client = _client(standin)
+    (django,) = client.querybatch([osv_query(PackageRef("pkg:pypi/django@3.2.0"))])
+    assert len(django) > 7
+    assert len({i for i, _ in django}) == len(django)
+    assert sum(1 for method, _ in standin.log if method == "POST") == -(-len(django) // 7)
+
+
+def test_429_and_5xx_are_retried_with_backoff_and_retry_after(standin: OsvStandIn) -> None:
+    standin.script.statuses = [(503, {}), (429, {"Retry-After": "2"})]
+    sleeps = _Sleeps()
+    client = _client(standin, sleeps, max_attempts=3, base_delay=0.5)
+    assert client.querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])[0]
+    assert sleeps == [0.5, 2.0]
+    assert client.request_count == 3
+
+
+def test_giving_up_is_temporary(standin: OsvStandIn) -> None:
+    standin.script.statuses = [(502, {})] * 3
+    with pytest.raises(AdvisorySourceUnavailable, match="HTTP 502 after 3") as caught:
+        _client(standin, max_attempts=3).querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+    assert caught.value.temporary
+
+
+def test_a_retry_after_too_long_is_not_waited_for(standin: OsvStandIn) -> None:
+    standin.script.statuses = [(429, {"Retry-After": "3600"})]
+    sleeps = _Sleeps()
+    with pytest.raises(AdvisorySourceUnavailable):
+        _client(standin, sleeps).querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+    assert sleeps == []
+
+
+def test_a_rejected_request_is_permanent(standin: OsvStandIn) -> None:
+    standin.script.statuses = [(400, {})]
+    with pytest.raises(AdvisorySourceRejected, match="HTTP 400") as caught:
+        _client(standin).querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+    assert not caught.value.temporary
+
+
+def test_missing_and_broken_records_are_problems(standin: OsvStandIn) -> None:
+    client = _client(standin)
+    ids = [i for i, _ in client.querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])[0]]
+    standin.script.missing = {ids[0]}
+    standin.script.broken = {ids[1]}
+    lookup = OsvApiSource(client).lookup([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+    assert {(p.code, p.record_id) for p in lookup.problems} == {("advisory-not-found", ids[0]), ("invalid-advisory", ids[1])}
+    assert {a.id for a in lookup.records[PackageKey("PyPI", "jinja2")]} == set(ids[2:])
+
+
+def test_an_oversized_answer_is_refused(standin: OsvStandIn) -> None:
+    standin.script.oversized = True
+    with pytest.raises(AdvisorySourceRejected, match="larger than"):
+        _client(standin).querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+
+
+def test_a_slow_server_times_out(standin: OsvStandIn) -> None:
+    standin.script.delay = 0.5
+    with pytest.raises(AdvisorySourceUnavailable, match="Timeout after 2"):
+        _client(standin, read_timeout=0.1, max_attempts=2).querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+
+
+def test_an_unreachable_server() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = OsvApiClient(f"http://127.0.0.1:{port}", sleep=_Sleeps(), max_attempts=2)
+    with pytest.raises(AdvisorySourceUnavailable, match="ConnectionError after 2"):
+        client.querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
