@@ -4,6 +4,7 @@ import logging
 
 import azure.functions as func
 
+from functions.advisories import blueprint as advisories_blueprint
 from functions.api import blueprint as api_blueprint
 from functions.maintenance import blueprint as maintenance_blueprint
 from functions.webhook import blueprint as webhook_blueprint
@@ -18,3 +19,4 @@ app.register_functions(webhook_blueprint)
 app.register_functions(worker_blueprint)
 app.register_functions(api_blueprint)
 app.register_functions(maintenance_blueprint)
+app.register_functions(advisories_blueprint)

@@ -15,6 +15,7 @@ from functions.httpio import actor, error_response, failure_response, json_respo
 from shared.errors import InvalidInput, LookoutError
 from shared.images.query import find_image
 from shared.images.sbom import image_analysis, render_sbom
+from shared.images.vulnerabilities import image_vulnerabilities
 from shared.integrations.service import (
     Outcome,
     connect_json,
@@ -179,6 +180,31 @@ def images_sbom(req: func.HttpRequest) -> func.HttpResponse:
     except LookoutError as exc:
         return failure_response(exc)
     return func.HttpResponse(rendered.body, status_code=200, mimetype=rendered.media_type)
+
+
+@blueprint.function_name("images_vulnerabilities")
+@blueprint.route(route="images/vulnerabilities", methods=["GET"])
+def images_vulnerabilities(req: func.HttpRequest) -> func.HttpResponse:
+    """Findings ``?registry=&repository=&reference=[&severity=critical,high][&fixable=true]``."""
+    try:
+        result = image_vulnerabilities(
+            services(), req.params.get("registry"), req.params.get("repository"), req.params.get("reference"),
+            severity=req.params.get("severity"), fixable=req.params.get("fixable"),
+        )
+    except LookoutError as exc:
+        return failure_response(exc)
+    return json_response(200, result)
+
+
+@blueprint.function_name("advisories_status")
+@blueprint.route(route="advisories", methods=["GET"])
+def advisories_status(req: func.HttpRequest) -> func.HttpResponse:
+    """The advisory mirror's snapshot and last import."""
+    try:
+        svc = services()
+        return json_response(200, {"source": svc.settings.advisory_source, **svc.advisories.status()})
+    except LookoutError as exc:
+        return failure_response(exc)
 
 
 @blueprint.function_name("registry_template")

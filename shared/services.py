@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from shared.jobs import JOBS_QUEUE
 from shared.secrets import SecretBox
 from shared.settings import Settings, load
+from shared.store.advisories import TableAdvisoryIndex
 from shared.store.azure import Tables
 from shared.store.events import EventLog
 from shared.store.images import ImageStore
@@ -16,6 +17,7 @@ from shared.store.jobqueue import JobSink, StorageJobQueue
 from shared.store.layers import TableLayerCache
 from shared.store.rejected import RejectedJobs
 from shared.store.sboms import SbomStore
+from shared.store.vulns import VulnStore
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Services:
     images: ImageStore
     sboms: SbomStore
     layer_cache: TableLayerCache
+    vulns: VulnStore
+    advisories: TableAdvisoryIndex
     events: EventLog
     rejected: RejectedJobs
     jobs: JobSink
@@ -44,6 +48,8 @@ def build_services(settings: Settings) -> Services:
         images=ImageStore(tables),
         sboms=SbomStore(tables),
         layer_cache=TableLayerCache(tables),
+        vulns=VulnStore(tables),
+        advisories=TableAdvisoryIndex(tables),
         events=EventLog(tables),
         rejected=RejectedJobs(tables),
         jobs=StorageJobQueue(settings.storage, JOBS_QUEUE),

@@ -135,6 +135,23 @@ SETTINGS: tuple[Setting, ...] = (
         default="false",
     ),
     Setting(
+        "LOOKOUT_ADVISORY_SOURCE",
+        "Where advisories come from: `mirror` (the offline OSV mirror in Table storage, refreshed from "
+        "LOOKOUT_ADVISORY_FEEDS) or `osv-api` (queries to LOOKOUT_OSV_API_URL).",
+        default="mirror",
+    ),
+    Setting(
+        "LOOKOUT_ADVISORY_FEEDS",
+        "Comma-separated https URLs of OSV `all.zip` files (one per ecosystem) that the timer imports into the "
+        "mirror every six hours; empty leaves the mirror to `lookout advisories import`.",
+        default="",
+    ),
+    Setting(
+        "LOOKOUT_OSV_API_URL",
+        "Base URL of the OSV API when LOOKOUT_ADVISORY_SOURCE is `osv-api`.",
+        default="https://api.osv.dev",
+    ),
+    Setting(
         "WEBSITE_HOSTNAME",
         "The app's default host name, set by Azure App Service.",
         read_by="platform",
@@ -187,6 +204,9 @@ class Settings:
     encryption_key: str
     allow_insecure_registries: bool
     environment: str
+    advisory_source: str = "mirror"
+    advisory_feeds: tuple[str, ...] = ()
+    osv_api_url: str = "https://api.osv.dev"
 
     @property
     def development(self) -> bool:
@@ -295,7 +315,24 @@ def load(environ: Mapping[str, str] | None = None, local_settings: Path | None =
         encryption_key=key,
         allow_insecure_registries=_truthy("LOOKOUT_ALLOW_INSECURE_REGISTRIES", values["LOOKOUT_ALLOW_INSECURE_REGISTRIES"]),
         environment=values.get("AZURE_FUNCTIONS_ENVIRONMENT", "Production") or "Production",
+        advisory_source=_choice("LOOKOUT_ADVISORY_SOURCE", values["LOOKOUT_ADVISORY_SOURCE"], ("mirror", "osv-api")),
+        advisory_feeds=_urls("LOOKOUT_ADVISORY_FEEDS", values["LOOKOUT_ADVISORY_FEEDS"]),
+        osv_api_url=_urls("LOOKOUT_OSV_API_URL", values["LOOKOUT_OSV_API_URL"])[0],
     )
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value.strip() not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value.strip()
+
+
+def _urls(name: str, value: str) -> tuple[str, ...]:
+    urls = tuple(u.strip() for u in value.split(",") if u.strip())
+    for url in urls:
+        if not url.startswith(("https://", "http://127.", "http://localhost")):
+            raise ConfigurationError(f"{name} must list https URLs, not {url!r}")
+    return urls
 
 
 def known_setting(name: str) -> Setting:

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from shared.analysis import analyze_platform
 from shared.clock import utc_now
@@ -29,6 +29,9 @@ from shared.integrations.service import registry_client
 from shared.jobs import InvalidJob, Job, decode_job
 from shared.registry.client import RegistryClient
 from shared.services import Services
+from shared.store.vulns import PlatformRef
+from shared.vulnerabilities import advisory_source, image_counts, match_and_store, with_vulnerabilities
+from shared.vulns.matching import Matcher
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +123,7 @@ def _forget_sboms(svc: Services, job: Job, deleted: ImageRecord) -> None:
               if r.digest != job.digest and r.status != "deleted" for p in r.platforms}
     for digest in sorted(mine - others):
         svc.sboms.delete(job.registry, job.repository, digest)
+        svc.vulns.delete(PlatformRef(job.registry, job.repository, digest))
 
 
 def _push(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory) -> Outcome:
@@ -142,7 +146,8 @@ def _push(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory
     try:
         with client_for(svc, integration) as client:
             image = inspect_image(client, job.repository, job.digest)
-            platforms = tuple(_analyze(svc, client, job, platform) for platform in image.platforms)
+            matcher = Matcher(advisory_source(svc))
+            analyzed = [_analyze(svc, client, matcher, job, platform) for platform in image.platforms]
     except LookoutError as exc:
         failed = replace(base, status="retrying" if exc.temporary else "failed", error_code=exc.code,
                          error=exc.message, analyzed=utc_now(), duration_ms=_ms(started))
@@ -156,8 +161,10 @@ def _push(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory
         if exc.code in CREDENTIAL_FAILURES:
             svc.integrations.put(replace(integration, status="error", last_error=exc.message, last_error_at=utc_now()))
         return "failed"
+    counts, fixable = image_counts([report for _, report in analyzed])
     svc.images.put(
-        replace(base, status="analyzed", media_type=image.media_type, size=image.size, platforms=platforms,
+        replace(base, status="analyzed", media_type=image.media_type, size=image.size,
+                platforms=tuple(platform for platform, _ in analyzed), vulnerabilities=counts, fixable=fixable,
                 analyzed=utc_now(), duration_ms=_ms(started))
     )
     _point_tag(svc, job)
@@ -165,15 +172,20 @@ def _push(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory
     return "analyzed"
 
 
-def _analyze(svc: Services, client: RegistryClient, job: Job, platform: PlatformImage) -> PlatformImage:
-    """Build and store the SBOM of one platform image; return the platform with its summary."""
+def _analyze(
+    svc: Services, client: RegistryClient, matcher: Matcher, job: Job, platform: PlatformImage
+) -> tuple[PlatformImage, dict[str, Any]]:
+    """Build, store and match the SBOM of one platform image; the platform with its summary, and the report."""
     analysis = analyze_platform(client, job.repository, platform, cache=svc.layer_cache)
     svc.sboms.put(job.registry, job.repository, analysis, utc_now())
+    report = match_and_store(svc, matcher, PlatformRef(job.registry, job.repository, platform.digest), analysis)
     counts = Counter(p.type for p in analysis.packages)
     distro = None
     if analysis.os is not None:
         distro = analysis.os.pretty_name or " ".join(x for x in (analysis.os.id, analysis.os.version_id) if x)
-    return replace(platform, distro=distro, package_counts=dict(sorted(counts.items())), problems=len(analysis.problems))
+    summarized = replace(platform, distro=distro, package_counts=dict(sorted(counts.items())),
+                         problems=len(analysis.problems))
+    return with_vulnerabilities(summarized, report), report
 
 
 def _point_tag(svc: Services, job: Job) -> None:

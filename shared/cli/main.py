@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from shared.cli import analyze, manage
+from shared.cli import advisories, analyze, manage
 from shared.cli.api import ApiUnreachable
 from shared.errors import InvalidInput, LookoutError
 from shared.secrets import generate_key
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     manage.add_parsers(commands)
     analyze.add_parser(commands)
+    advisories.add_parser(commands)
     return parser
 
 

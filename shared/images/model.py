@@ -35,6 +35,9 @@ class PlatformImage:
     distro: str | None = None
     package_counts: dict[str, int] = field(default_factory=dict)
     problems: int = 0
+    vulnerabilities: dict[str, int] = field(default_factory=dict)
+    fixable: int = 0
+    advisory_snapshot: str = ""
 
     @property
     def platform(self) -> str:
@@ -60,6 +63,9 @@ class PlatformImage:
             "distro": self.distro,
             "package_counts": dict(self.package_counts),
             "problems": self.problems,
+            "vulnerabilities": dict(self.vulnerabilities),
+            "fixable": self.fixable,
+            "advisory_snapshot": self.advisory_snapshot,
         }
 
     @staticmethod
@@ -81,6 +87,9 @@ class PlatformImage:
             distro=value.get("distro"),
             package_counts={str(k): int(v) for k, v in (value.get("package_counts") or {}).items()},
             problems=int(value.get("problems", 0)),
+            vulnerabilities={str(k): int(v) for k, v in (value.get("vulnerabilities") or {}).items()},
+            fixable=int(value.get("fixable", 0)),
+            advisory_snapshot=str(value.get("advisory_snapshot", "")),
         )
 
 
@@ -109,6 +118,8 @@ class ImageRecord:
     attempts: int = 0
     error_code: str | None = None
     error: str | None = None
+    vulnerabilities: dict[str, int] = field(default_factory=dict)
+    fixable: int = 0
 
 
 @dataclass(frozen=True)

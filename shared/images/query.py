@@ -65,6 +65,8 @@ def image_json(record: ImageRecord, tags: list[str]) -> dict[str, Any]:
         "tags": tags,
         "status": record.status,
         "error": {"code": record.error_code, "message": record.error} if record.error_code else None,
+        "vulnerabilities": dict(record.vulnerabilities),
+        "fixable": record.fixable,
         "platforms": [p.to_json() for p in record.platforms],
         "event_time": record.event_time,
         "received": record.received,

@@ -288,6 +288,7 @@ def remove_integration(svc: Services, integration_id: str, purge: bool, actor: s
     if purge:
         purged = svc.images.purge_registry(integration.registry)
         svc.sboms.purge_registry(integration.registry)
+        svc.vulns.purge_registry(integration.registry)
     svc.integrations.delete(integration.id)
     log.warning("integration %s (%s) removed by %s; purge=%s, %d images deleted", integration.id,
                 integration.registry, actor, purge, purged)

@@ -20,7 +20,7 @@ TAG_HISTORY = 20
 """How many earlier digests a tag remembers."""
 
 _SCALARS = ("registry", "repository", "status", "media_type", "size", "event_time", "received", "analyzed",
-            "duration_ms", "attempts", "error_code", "error")
+            "duration_ms", "attempts", "error_code", "error", "fixable")
 
 
 def repository_partition(registry: str, repository: str) -> str:
@@ -38,13 +38,15 @@ def _to_entity(record: ImageRecord) -> dict[str, Any]:
         if value is not None:
             entity[name] = value
     put_json(entity, "platforms", [p.to_json() for p in record.platforms])
+    put_json(entity, "vulnerabilities", record.vulnerabilities)
     return entity
 
 
 def _from_entity(entity: dict[str, Any]) -> ImageRecord:
     values = {name: entity[name] for name in _SCALARS if name in entity}
     platforms = tuple(PlatformImage.from_json(p) for p in get_json(entity, "platforms", []))
-    return ImageRecord(digest=entity["RowKey"], platforms=platforms, **values)
+    vulnerabilities = {str(k): int(v) for k, v in (get_json(entity, "vulnerabilities", {}) or {}).items()}
+    return ImageRecord(digest=entity["RowKey"], platforms=platforms, vulnerabilities=vulnerabilities, **values)
 
 
 class ImageStore:

@@ -14,7 +14,8 @@ from azure.data.tables import UpdateMode
 from shared.analysis.model import PlatformAnalysis
 from shared.store.azure import Tables, storage_errors
 from shared.store.images import registry_range, repository_partition
-from shared.store.keys import get_compressed_json, put_compressed_json
+from shared.store.keys import decode_key, get_compressed_json, put_compressed_json
+from shared.store.vulns import PlatformRef
 
 
 class SbomStore:
@@ -45,6 +46,16 @@ class SbomStore:
         """Forget the SBOM of ``digest`` (absent is fine)."""
         with storage_errors("delete an SBOM"):
             self._tables.table("sboms").delete_entity(repository_partition(registry, repository), digest)
+
+    def all_platforms(self) -> list[PlatformRef]:
+        """Every stored platform SBOM (a scan of keys only)."""
+        with storage_errors("list SBOMs"):
+            entities = list(self._tables.table("sboms").list_entities(select=["PartitionKey", "RowKey"]))
+        refs = []
+        for entity in entities:
+            registry, repository = decode_key(entity["PartitionKey"]).split("/", 1)
+            refs.append(PlatformRef(registry, repository, entity["RowKey"]))
+        return refs
 
     def purge_registry(self, registry: str) -> None:
         """Delete every SBOM of ``registry``."""

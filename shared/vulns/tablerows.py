@@ -8,7 +8,7 @@ Three kinds of entity, meant for three tables (names are the caller's choice):
 - ``RowKey``: ``<encoded name>!<encoded record id>``. Encoded keys hold only unreserved characters
   and ``%``, all above ``!`` — so every row of a package lies in ``[<name>!, <name>")`` (see
   :func:`package_row_range`) and no other package's row does;
-- ``id``, ``digest``, ``modified`` (datetime), ``withdrawn`` (bool), and ``record_*``: the record as
+- ``id``, ``digest``, ``modified`` (ISO-8601 text), ``withdrawn`` (bool), and ``record_*``: the record as
   OSV JSON, cut down to this package's affected entries, ``details`` shortened to
   :data:`MAX_DETAILS` characters, split into ≤ 32 Ki-character properties by
   :func:`shared.store.keys.put_json`.
@@ -85,7 +85,7 @@ def package_entities(advisory: Advisory) -> list[dict[str, Any]]:
             "RowKey": package_row_key(key.name, advisory.id),
             "id": advisory.id,
             "digest": advisory.digest,
-            "modified": advisory.modified,
+            "modified": advisory.modified.isoformat(),  # text: Table datetimes start at 1601, OSV placeholders at year 1
             "withdrawn": advisory.is_withdrawn,
         }
         try:
@@ -102,7 +102,7 @@ def record_entity(advisory: Advisory) -> dict[str, Any]:
         "PartitionKey": record_partition(advisory.id),
         "RowKey": encode_key(advisory.id),
         "digest": advisory.digest,
-        "modified": advisory.modified,
+        "modified": advisory.modified.isoformat(),  # text: Table datetimes start at 1601, OSV placeholders at year 1
         "withdrawn": advisory.is_withdrawn,
     }
     put_json(entity, "keys", [[key.ecosystem, key.name] for key in sorted(advisory_keys(advisory))])

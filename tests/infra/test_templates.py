@@ -55,6 +55,9 @@ PARAMETER_SETTINGS = {
     "tablePrefix": "LOOKOUT_TABLE_PREFIX",
     "publicUrl": "LOOKOUT_PUBLIC_URL",
     "allowInsecureRegistries": "LOOKOUT_ALLOW_INSECURE_REGISTRIES",
+    "advisorySource": "LOOKOUT_ADVISORY_SOURCE",
+    "advisoryFeeds": "LOOKOUT_ADVISORY_FEEDS",
+    "osvApiUrl": "LOOKOUT_OSV_API_URL",
 }
 
 

@@ -1,0 +1,108 @@
+"""Stored vulnerability reports, one per platform SBOM, and the reverse index that finds them again.
+
+``<prefix>vulns``: PartitionKey the encoded ``registry/repository``, RowKey the platform manifest
+digest; the report (findings, counts, snapshot) compressed. ``<prefix>pkgimages``: PartitionKey the
+encoded package key ``ecosystem!name``, RowKey the encoded ``registry/repository@digest`` — which
+stored SBOMs name a package, so that an advisory update re-matches only those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import UpdateMode
+
+from shared.store.azure import Tables, storage_errors
+from shared.store.images import registry_range, repository_partition
+from shared.store.keys import decode_key, encode_key, get_compressed_json, put_compressed_json
+from shared.vulns.packages import PackageKey
+
+
+@dataclass(frozen=True, order=True)
+class PlatformRef:
+    """One stored platform SBOM: registry, repository and platform manifest digest."""
+
+    registry: str
+    repository: str
+    digest: str
+
+    @property
+    def encoded(self) -> str:
+        return encode_key(f"{self.registry}/{self.repository}@{self.digest}")
+
+    @staticmethod
+    def decode(value: str) -> PlatformRef:
+        text = decode_key(value)
+        name, digest = text.rsplit("@", 1)
+        registry, repository = name.split("/", 1)
+        return PlatformRef(registry, repository, digest)
+
+
+def key_partition(key: PackageKey) -> str:
+    """The PartitionKey of a package key in the reverse index."""
+    return encode_key(key.ecosystem) + "!" + encode_key(key.name)
+
+
+class VulnStore:
+    """Vulnerability reports per platform SBOM and the package → SBOM reverse index."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    def put(self, ref: PlatformRef, report: dict[str, Any], keys: Iterable[PackageKey]) -> None:
+        """Store the report of ``ref`` and file ``ref`` under every package key it was matched for."""
+        entity: dict[str, Any] = {"PartitionKey": repository_partition(ref.registry, ref.repository), "RowKey": ref.digest,
+                                  "snapshot": report.get("snapshot", ""), "matched": report.get("matched", "")}
+        put_compressed_json(entity, "report", report)
+        index = self._tables.table("pkgimages")
+        with storage_errors("save a vulnerability report"):
+            self._tables.table("vulns").upsert_entity(entity, mode=UpdateMode.REPLACE)
+            for key in sorted(set(keys)):
+                index.upsert_entity({"PartitionKey": key_partition(key), "RowKey": ref.encoded}, mode=UpdateMode.REPLACE)
+
+    def get(self, ref: PlatformRef) -> dict[str, Any] | None:
+        """The stored report of ``ref``, or None."""
+        with storage_errors("read a vulnerability report"):
+            try:
+                entity = self._tables.table("vulns").get_entity(repository_partition(ref.registry, ref.repository),
+                                                                 ref.digest)
+            except ResourceNotFoundError:
+                return None
+        report = get_compressed_json(entity, "report")
+        return report if isinstance(report, dict) else None
+
+    def delete(self, ref: PlatformRef) -> None:
+        """Forget the report of ``ref`` (its reverse-index rows are dropped lazily, when found stale)."""
+        with storage_errors("delete a vulnerability report"):
+            self._tables.table("vulns").delete_entity(repository_partition(ref.registry, ref.repository), ref.digest)
+
+    def purge_registry(self, registry: str) -> None:
+        """Delete every report of ``registry`` (reverse-index rows go lazily)."""
+        low, high = registry_range(registry)
+        table = self._tables.table("vulns")
+        with storage_errors("purge vulnerability reports"):
+            for entity in list(table.query_entities("PartitionKey ge @low and PartitionKey lt @high",
+                                                    parameters={"low": low, "high": high},
+                                                    select=["PartitionKey", "RowKey"])):
+                table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+
+    def platforms_naming(self, keys: Iterable[PackageKey]) -> set[PlatformRef]:
+        """Every stored SBOM filed under one of ``keys``."""
+        index = self._tables.table("pkgimages")
+        found: set[PlatformRef] = set()
+        with storage_errors("read the package index"):
+            for key in set(keys):
+                for entity in index.query_entities("PartitionKey eq @pk", parameters={"pk": key_partition(key)},
+                                                   select=["RowKey"]):
+                    found.add(PlatformRef.decode(entity["RowKey"]))
+        return found
+
+    def forget(self, ref: PlatformRef, keys: Iterable[PackageKey]) -> None:
+        """Drop ``ref`` from the reverse index under ``keys``."""
+        index = self._tables.table("pkgimages")
+        with storage_errors("update the package index"):
+            for key in set(keys):
+                index.delete_entity(key_partition(key), ref.encoded)

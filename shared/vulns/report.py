@@ -1,0 +1,331 @@
+"""Vulnerability reports of analyzed images: matching, filtering, and their JSON and text forms.
+
+:func:`match_platform` matches one :class:`~shared.analysis.model.PlatformAnalysis` against an
+:class:`~shared.vulns.index.AdvisorySource` (through :func:`shared.vulns.sbom_refs.package_ref`)
+and keeps the SBOM packages beside the findings, so that each finding can name the files it was
+found in; :func:`match_image` does every platform of an :class:`~shared.analysis.model.ImageAnalysis`
+with one :class:`~shared.vulns.matching.Matcher`. :func:`select` narrows a report to some
+severities or to fixable findings, counts included.
+
+The JSON forms are a contract (the command line prints them, the HTTP API serves them):
+
+- :func:`finding_json`: ``id``, ``aliases``, ``advisory_ids``, ``package`` (the PURL), ``ecosystem``,
+  ``name`` (the OSV package: the *source* package for distributions), ``installed_version`` and
+  ``fixed_versions`` (as OSV writes them: ``1.19.8`` for ``go1.19.8``, the source version for dpkg),
+  ``fixable``, ``severity`` (``rating``, ``score`` or ``null``, ``type``, ``vector``), ``summary``,
+  ``references`` (``type``, ``url``), ``modified`` (RFC 3339, UTC), ``locations`` (``path``, ``layer``:
+  where the package was found, possibly empty). Lists are never omitted; order is stable.
+- :func:`counts_json`: ``total``, ``critical``, ``high``, ``medium``, ``low``, ``unknown``, ``fixable``.
+- :func:`platform_json` and :func:`image_json`: the findings per platform with their counts, the
+  advisory ``snapshot``, and the ``problems`` and ``skipped`` packages (see :func:`problem_json`).
+
+Ratings are those of :mod:`shared.vulns.severity`; a finding rated ``none`` counts, and is
+selected, as ``low``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any
+
+from shared.analysis.model import ImageAnalysis, OSInfo, Package, PlatformAnalysis
+from shared.errors import InvalidInput
+from shared.vulns.index import AdvisorySource
+from shared.vulns.matching import Finding, Matcher, MatchReport, SeverityCounts
+from shared.vulns.model import Reference
+from shared.vulns.parse import format_time, parse_time
+from shared.vulns.problems import Problem
+from shared.vulns.sbom_refs import package_refs
+from shared.vulns.severity import SeverityScore
+
+LEVELS = ("critical", "high", "medium", "low", "unknown")
+"""The ratings findings are counted and selected under, most severe first."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a vulnerable package was found: the ``path`` in the image and the blob digest of its ``layer``."""
+
+    path: str
+    layer: str
+
+
+@dataclass(frozen=True)
+class PlatformReport:
+    """The findings of one platform image: ``match`` (findings most severe first, counts, problems)
+    and the SBOM ``packages`` they were matched from (for :meth:`locations` and display names)."""
+
+    platform: str
+    digest: str
+    os: OSInfo | None
+    match: MatchReport
+    packages: tuple[Package, ...] = ()
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.match.findings
+
+    @property
+    def counts(self) -> SeverityCounts:
+        return self.match.counts
+
+    @property
+    def fixable(self) -> int:
+        return self.match.fixable
+
+    @cached_property
+    def _by_purl(self) -> Mapping[str, tuple[Package, ...]]:
+        grouped: dict[str, list[Package]] = {}
+        for package in self.packages:
+            grouped.setdefault(package.purl, []).append(package)
+        return {purl: tuple(found) for purl, found in grouped.items()}
+
+    def packages_of(self, finding: Finding) -> tuple[Package, ...]:
+        """The SBOM packages a finding is about (one per file the package was found in)."""
+        return self._by_purl.get(finding.package, ())
+
+    def locations(self, finding: Finding) -> tuple[Location, ...]:
+        """Where the finding's package was found, in path order (empty when not among :attr:`packages`)."""
+        found = {(p.path, p.layer) for p in self.packages_of(finding)}
+        return tuple(Location(path, layer) for path, layer in sorted(found))
+
+
+@dataclass(frozen=True)
+class ImageReport:
+    """The findings of an image: the ``reference`` analyzed, its manifest (or index) ``digest``, each platform."""
+
+    reference: str
+    digest: str
+    platforms: tuple[PlatformReport, ...]
+
+    @property
+    def snapshot(self) -> str:
+        """The advisory snapshot matched against (``""`` for an image without platforms)."""
+        return self.platforms[0].match.snapshot if self.platforms else ""
+
+    @property
+    def finding_count(self) -> int:
+        """How many findings all platforms have, in all."""
+        return sum(len(p.findings) for p in self.platforms)
+
+
+def match_platform(platform: PlatformAnalysis, source: AdvisorySource | Matcher) -> PlatformReport:
+    """Match every package of ``platform``; raises only what the source raises (see :class:`Matcher`)."""
+    matcher = source if isinstance(source, Matcher) else Matcher(source)
+    report = matcher.match(package_refs(platform.packages, platform.os))
+    return PlatformReport(platform.platform, platform.digest, platform.os, report, platform.packages)
+
+
+def match_image(analysis: ImageAnalysis, source: AdvisorySource | Matcher) -> ImageReport:
+    """:func:`match_platform` for each platform of ``analysis``, in its order, with one matcher."""
+    matcher = source if isinstance(source, Matcher) else Matcher(source)
+    platforms = tuple(match_platform(platform, matcher) for platform in analysis.platforms)
+    return ImageReport(analysis.reference, analysis.digest, platforms)
+
+
+def level_of(finding: Finding) -> str:
+    """The rating ``finding`` is counted under: one of :data:`LEVELS` (``none`` is ``low``)."""
+    rating = finding.severity.rating
+    if rating == "none":
+        return "low"
+    return rating if rating in LEVELS else "unknown"
+
+
+def parse_levels(text: str) -> frozenset[str]:
+    """The ratings named by ``text``, comma-separated (``critical,high``); raises :class:`InvalidInput`."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in LEVELS]
+    if unknown or not names:
+        raise InvalidInput(f"unknown severity {', '.join(unknown) or repr(text)}: use one or more of {', '.join(LEVELS)}")
+    return frozenset(names)
+
+
+def select(report: PlatformReport, *, levels: Collection[str] | None = None, fixable: bool = False) -> PlatformReport:
+    """``report`` with only the findings rated one of ``levels`` (all when ``None``) and, with
+    ``fixable``, only those with a fixed version; counts and fixable count describe what is kept."""
+    kept = tuple(f for f in report.findings if (levels is None or level_of(f) in levels) and (not fixable or f.fixable))
+    if len(kept) == len(report.findings):
+        return report
+    match = replace(report.match, findings=kept, counts=SeverityCounts.of(kept), fixable=sum(f.fixable for f in kept))
+    return replace(report, match=match)
+
+
+def select_image(report: ImageReport, *, levels: Collection[str] | None = None, fixable: bool = False) -> ImageReport:
+    """:func:`select` applied to every platform."""
+    return replace(report, platforms=tuple(select(p, levels=levels, fixable=fixable) for p in report.platforms))
+
+
+# -- JSON -----------------------------------------------------------------------------------------
+
+
+def severity_json(severity: SeverityScore) -> dict[str, Any]:
+    """``{"rating", "score", "type", "vector"}``; ``score`` is ``null`` without a CVSS vector."""
+    return {"rating": severity.rating, "score": severity.score, "type": severity.type, "vector": severity.vector}
+
+
+def finding_json(finding: Finding, locations: Sequence[Location] = ()) -> dict[str, Any]:
+    """The JSON object of one finding (see the module notes); ``locations`` as :meth:`PlatformReport.locations` gives them."""
+    return {
+        "id": finding.id,
+        "aliases": list(finding.aliases),
+        "advisory_ids": list(finding.advisory_ids),
+        "package": finding.package,
+        "ecosystem": finding.ecosystem,
+        "name": finding.name,
+        "installed_version": finding.installed_version,
+        "fixed_versions": list(finding.fixed_versions),
+        "fixable": finding.fixable,
+        "severity": severity_json(finding.severity),
+        "summary": finding.summary,
+        "references": [{"type": r.type, "url": r.url} for r in finding.references],
+        "modified": format_time(finding.modified),
+        "locations": [{"path": location.path, "layer": location.layer} for location in locations],
+    }
+
+
+def finding_from_json(value: Mapping[str, Any]) -> Finding:
+    """The inverse of :func:`finding_json` (locations are not part of a :class:`Finding`).
+
+    Raises :class:`InvalidInput` when ``value`` is not that shape.
+    """
+    try:
+        severity = value["severity"]
+        score = severity.get("score")
+        return Finding(
+            id=str(value["id"]),
+            aliases=tuple(str(a) for a in value.get("aliases", ())),
+            advisory_ids=tuple(str(a) for a in value.get("advisory_ids", ())),
+            package=str(value["package"]),
+            ecosystem=str(value["ecosystem"]),
+            name=str(value["name"]),
+            installed_version=str(value["installed_version"]),
+            fixed_versions=tuple(str(v) for v in value.get("fixed_versions", ())),
+            severity=SeverityScore(
+                rating=str(severity.get("rating", "unknown")),
+                score=float(score) if score is not None else None,
+                type=str(severity.get("type", "")),
+                vector=str(severity.get("vector", "")),
+            ),
+            summary=str(value.get("summary", "")),
+            references=tuple(Reference(str(r["type"]), str(r["url"])) for r in value.get("references", ())),
+            modified=parse_time(str(value["modified"])),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidInput(f"not a finding: {type(exc).__name__} {exc}") from None
+
+
+def counts_json(counts: SeverityCounts, fixable: int) -> dict[str, int]:
+    """``{"total", "critical", "high", "medium", "low", "unknown", "fixable"}``."""
+    return {
+        "total": counts.total,
+        "critical": counts.critical,
+        "high": counts.high,
+        "medium": counts.medium,
+        "low": counts.low,
+        "unknown": counts.unknown,
+        "fixable": fixable,
+    }
+
+
+def problem_json(problem: Problem) -> dict[str, str]:
+    """``{"code", "message"}`` plus whichever of ``origin``, ``record_id``, ``package`` are known."""
+    document = {"code": problem.code, "message": problem.message}
+    for key in ("origin", "record_id", "package"):
+        value = getattr(problem, key)
+        if value:
+            document[key] = value
+    return document
+
+
+def platform_json(report: PlatformReport) -> dict[str, Any]:
+    """``{"platform", "digest", "os", "snapshot", "packages", "counts", "findings", "problems", "skipped"}``.
+
+    ``packages`` is how many packages were matched; ``skipped`` lists those that map to no OSV
+    ecosystem, ``problems`` what could not be evaluated.
+    """
+    return {
+        "platform": report.platform,
+        "digest": report.digest,
+        "os": report.os.to_json() if report.os else None,
+        "snapshot": report.match.snapshot,
+        "packages": report.match.packages,
+        "counts": counts_json(report.counts, report.fixable),
+        "findings": [finding_json(f, report.locations(f)) for f in report.findings],
+        "problems": [problem_json(p) for p in report.match.problems],
+        "skipped": [problem_json(p) for p in report.match.skipped],
+    }
+
+
+def image_json(report: ImageReport) -> dict[str, Any]:
+    """``{"reference", "digest", "snapshot", "platforms": [platform_json, ...]}``."""
+    return {
+        "reference": report.reference,
+        "digest": report.digest,
+        "snapshot": report.snapshot,
+        "platforms": [platform_json(p) for p in report.platforms],
+    }
+
+
+# -- text -----------------------------------------------------------------------------------------
+
+
+def summary_line(counts: SeverityCounts, fixable: int) -> str:
+    """``12 vulnerabilities: 1 critical, 3 high, 5 medium, 2 low, 1 unknown (7 fixable)``; every level is named."""
+    noun = "vulnerability" if counts.total == 1 else "vulnerabilities"
+    levels = ", ".join(f"{getattr(counts, level)} {level}" for level in LEVELS)
+    return f"{counts.total} {noun}: {levels} ({fixable} fixable)"
+
+
+def severity_text(severity: SeverityScore) -> str:
+    """``high 8.1``, or the rating alone without a score."""
+    return f"{severity.rating} {severity.score:.1f}" if severity.score is not None else severity.rating
+
+
+def package_label(report: PlatformReport, finding: Finding) -> str:
+    """The package as the SBOM names it, with the OSV (source) package in parentheses when it differs."""
+    names = sorted({p.name for p in report.packages_of(finding)})
+    if not names:
+        return finding.name
+    label = ", ".join(names)
+    return label if finding.name in names else f"{label} ({finding.name})"
+
+
+def table_rows(report: PlatformReport) -> list[tuple[str, str, str, str, str]]:
+    """``(severity, id, package, installed, fixed in)`` per finding, most severe first; ``-`` when unfixed."""
+    return [
+        (
+            severity_text(f.severity),
+            f.id,
+            package_label(report, f),
+            f.installed_version,
+            ", ".join(f.fixed_versions) or "-",
+        )
+        for f in report.findings
+    ]
+
+
+def _columns(rows: Iterable[Sequence[str]]) -> list[str]:
+    rows = list(rows)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def platform_text(report: PlatformReport, reference: str = "") -> str:
+    """The summary line, a line naming the image, then the findings table (none when there are no findings)."""
+    distro = (report.os.pretty_name or report.os.distro) if report.os else "unknown distribution"
+    context = " ".join(part for part in (reference, report.platform, report.digest) if part)
+    lines = [summary_line(report.counts, report.fixable), f"{context}: {distro}, {report.match.packages} packages"]
+    rows = table_rows(report)
+    if rows:
+        lines.append("")
+        lines.extend(_columns([("SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED IN"), *rows]))
+    return "\n".join(lines) + "\n"
+
+
+def image_text(report: ImageReport) -> str:
+    """:func:`platform_text` of each platform, separated by blank lines: the first line is a summary line."""
+    if not report.platforms:
+        return summary_line(SeverityCounts(), 0) + f"\n{report.reference}: no platform image\n"
+    return "\n".join(platform_text(p, report.reference) for p in report.platforms)
