@@ -37,12 +37,15 @@ def advisory_source(svc: Services) -> AdvisorySource:
     return svc.advisories
 
 
-def match_and_store(svc: Services, matcher: Matcher, ref: PlatformRef, analysis: PlatformAnalysis) -> dict[str, Any]:
+def match_and_store(
+    svc: Services, matcher: Matcher, ref: PlatformRef, analysis: PlatformAnalysis, *, file_keys: bool = True
+) -> dict[str, Any]:
     """Match one platform SBOM, store the report (:func:`~shared.vulns.report.platform_json` plus
-    ``matched``) and file it under its package keys; return the stored report."""
+    ``matched``) and, unless ``file_keys`` is false (a re-match: they are filed already), file it
+    under its package keys; return the stored report."""
     report = match_platform(analysis, matcher)
     stored = platform_json(report) | {"matched": utc_now()}
-    svc.vulns.put(ref, stored, report.match.keys)
+    svc.vulns.put(ref, stored, report.match.keys if file_keys else ())
     return stored
 
 
@@ -84,13 +87,15 @@ def rematch(svc: Services, changed_keys: Iterable[PackageKey]) -> Rematch:
     matcher = Matcher(advisory_source(svc))
     checked: dict[tuple[str, str], set[str]] = {}
     changed: set[PlatformRef] = set()
+    reports: dict[PlatformRef, dict[str, Any]] = {}
     for ref in sorted(refs):
         analysis = svc.sboms.get(ref.registry, ref.repository, ref.digest)
         if analysis is None:
             svc.vulns.forget(ref, keys)
             continue
         before = svc.vulns.get(ref)
-        after = match_and_store(svc, matcher, ref, analysis)
+        after = match_and_store(svc, matcher, ref, analysis, file_keys=False)
+        reports[ref] = after
         checked.setdefault((ref.registry, ref.repository), set()).add(ref.digest)
         if before is None or _finding_ids(before) != _finding_ids(after):
             changed.add(ref)
@@ -100,19 +105,21 @@ def rematch(svc: Services, changed_keys: Iterable[PackageKey]) -> Rematch:
             mine = {p.digest for p in record.platforms}
             if record.status != "analyzed" or not mine & digests:
                 continue
-            svc.images.put(refresh_record(svc, record))
+            svc.images.put(refresh_record(svc, record, reports))
             if any(PlatformRef(registry, repository, d) in changed for d in mine):
                 images_changed.append(f"{registry}/{repository}@{record.digest}")
     log.info("re-matched %d SBOMs; %d images changed", len(refs), len(images_changed))
     return Rematch(len(refs), tuple(images_changed))
 
 
-def refresh_record(svc: Services, record: ImageRecord) -> ImageRecord:
-    """``record`` with every platform's counts (and the image's) re-read from the stored reports."""
+def refresh_record(svc: Services, record: ImageRecord,
+                   known: dict[PlatformRef, dict[str, Any]] | None = None) -> ImageRecord:
+    """``record`` with every platform's counts (and the image's) from its reports (``known``, else stored)."""
     platforms = []
     reports = []
     for platform in record.platforms:
-        report = svc.vulns.get(PlatformRef(record.registry, record.repository, platform.digest))
+        ref = PlatformRef(record.registry, record.repository, platform.digest)
+        report = (known or {}).get(ref) or svc.vulns.get(ref)
         if report is None:
             platforms.append(platform)
             continue

@@ -55,7 +55,8 @@ class TerminalProgress:
             self._show("")
 
 
-def _credentials(args: argparse.Namespace, stdin: TextIO) -> Credentials | None:
+def credentials_from(args: argparse.Namespace, stdin: TextIO) -> Credentials | None:
+    """The registry credentials of ``--username``/``--password-stdin`` (None for anonymous access)."""
     if args.password_stdin and not args.username:
         raise InvalidInput("--password-stdin needs --username")
     if not args.username:
@@ -64,6 +65,34 @@ def _credentials(args: argparse.Namespace, stdin: TextIO) -> Credentials | None:
     if not password:
         raise InvalidInput("a password is needed with --username: pass it on standard input with --password-stdin")
     return Credentials(args.username, password)
+
+
+def analyze_reference(args: argparse.Namespace, *, stdin: TextIO, stderr: TextIO) -> ImageAnalysis:
+    """Analyze the image named by the arguments of :func:`add_image_arguments`, straight from its registry.
+
+    Shows progress on ``stderr`` when it is a terminal; raises the registry's and the analysis's errors.
+    """
+    reference = Reference.parse(args.reference)
+    credentials = credentials_from(args, stdin)
+    progress = TerminalProgress(stderr) if stderr.isatty() else None
+    with RegistryClient(reference.registry, credentials, insecure=args.insecure) as client:
+        return analyze_image(
+            client,
+            reference.repository,
+            reference.identifier,
+            platform=args.platform,
+            cache=MemoryLayerCache(),
+            progress=progress,
+        )
+
+
+def add_image_arguments(parser: argparse.ArgumentParser) -> None:
+    """REFERENCE, ``--username``, ``--password-stdin``, ``--insecure`` and ``--platform``: the image to analyze."""
+    parser.add_argument("reference", metavar="REFERENCE", help="host[:port]/repository[:tag|@sha256:...]")
+    parser.add_argument("--username", help="registry user name (for ACR, a token name)")
+    parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    parser.add_argument("--insecure", action="store_true", help="plain HTTP, no TLS verification (local registries)")
+    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="analyze only this platform of a multi-platform image")
 
 
 def render(analysis: ImageAnalysis, output_format: str, platform: str | None = None) -> str:
@@ -86,18 +115,7 @@ def run(
 ) -> int:
     """Run ``lookout analyze`` for parsed ``args``; returns the exit code (errors raise :class:`LookoutError`)."""
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
-    reference = Reference.parse(args.reference)
-    credentials = _credentials(args, stdin)
-    progress = TerminalProgress(stderr) if stderr.isatty() else None
-    with RegistryClient(reference.registry, credentials, insecure=args.insecure) as client:
-        analysis = analyze_image(
-            client,
-            reference.repository,
-            reference.identifier,
-            platform=args.platform,
-            cache=MemoryLayerCache(),
-            progress=progress,
-        )
+    analysis = analyze_reference(args, stdin=stdin, stderr=stderr)
     if len(analysis.platforms) > 1 and args.format in ("cyclonedx", "spdx"):
         names = [p.platform for p in analysis.platforms]
         chosen = PREFERRED_PLATFORM if PREFERRED_PLATFORM in names else names[0]
@@ -115,11 +133,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="list the packages of an image straight from its registry (SBOM)",
         description="Analyze an image straight from its registry: OS and language packages, as a table, JSON, CycloneDX or SPDX.",
     )
-    parser.add_argument("reference", metavar="REFERENCE", help="host[:port]/repository[:tag|@sha256:...]")
-    parser.add_argument("--username", help="registry user name (for ACR, a token name)")
-    parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    parser.add_argument("--insecure", action="store_true", help="plain HTTP, no TLS verification (local registries)")
-    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="analyze only this platform of a multi-platform image")
+    add_image_arguments(parser)
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     parser.set_defaults(handler=run)
     return parser

@@ -2,7 +2,8 @@
 
 Subcommands: ``serve`` (the local Functions host), ``init-local-settings`` (write
 ``local.settings.json`` with a fresh encryption key), ``integrations`` and ``repos`` (manage a
-running Lookout over its API). Exit codes: 0 success, 1 failure, 2 usage error, 3 the API is
+running Lookout over its API), ``analyze`` and ``cves`` (an image's SBOM and vulnerabilities straight
+from its registry) and ``advisories`` (the offline advisory mirror). Exit codes: 0 success, 1 failure, 2 usage error, 3 the API is
 unreachable.
 """
 
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from shared.cli import advisories, analyze, manage
+from shared.cli import advisories, analyze, cves, manage
 from shared.cli.api import ApiUnreachable
 from shared.errors import InvalidInput, LookoutError
 from shared.secrets import generate_key
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     manage.add_parsers(commands)
     analyze.add_parser(commands)
     advisories.add_parser(commands)
+    cves.add_parser(commands)
     return parser
 
 

@@ -2,8 +2,9 @@
 
 ``<prefix>vulns``: PartitionKey the encoded ``registry/repository``, RowKey the platform manifest
 digest; the report (findings, counts, snapshot) compressed. ``<prefix>pkgimages``: PartitionKey the
-encoded package key ``ecosystem!name``, RowKey the encoded ``registry/repository@digest`` — which
-stored SBOMs name a package, so that an advisory update re-matches only those.
+encoded ecosystem, RowKey ``<encoded name>!<encoded registry/repository@digest>`` — which stored
+SBOMs name a package, so that an advisory update re-matches only those. One SBOM's rows fall in few
+partitions (its ecosystems), so they are written in batches.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TransactionOperation, UpdateMode
 
 from shared.store.azure import Tables, storage_errors
 from shared.store.images import registry_range, repository_partition
@@ -41,9 +42,18 @@ class PlatformRef:
         return PlatformRef(registry, repository, digest)
 
 
-def key_partition(key: PackageKey) -> str:
-    """The PartitionKey of a package key in the reverse index."""
-    return encode_key(key.ecosystem) + "!" + encode_key(key.name)
+def key_row(key: PackageKey, ref: PlatformRef) -> tuple[str, str]:
+    """(PartitionKey, RowKey) of ``ref`` filed under ``key`` in the reverse index."""
+    return encode_key(key.ecosystem), encode_key(key.name) + "!" + ref.encoded
+
+
+def key_range(key: PackageKey) -> tuple[str, str, str]:
+    """(PartitionKey, lowest RowKey, RowKey bound) of every SBOM filed under ``key``.
+
+    Encoded names hold only unreserved characters and ``%``, all above ``!`` and ``"``.
+    """
+    prefix = encode_key(key.name)
+    return encode_key(key.ecosystem), prefix + "!", prefix + '"'
 
 
 class VulnStore:
@@ -52,16 +62,26 @@ class VulnStore:
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
 
-    def put(self, ref: PlatformRef, report: dict[str, Any], keys: Iterable[PackageKey]) -> None:
-        """Store the report of ``ref`` and file ``ref`` under every package key it was matched for."""
+    def put(self, ref: PlatformRef, report: dict[str, Any], keys: Iterable[PackageKey] = ()) -> None:
+        """Store the report of ``ref`` and file ``ref`` under ``keys`` (pass none when they are filed already)."""
         entity: dict[str, Any] = {"PartitionKey": repository_partition(ref.registry, ref.repository), "RowKey": ref.digest,
                                   "snapshot": report.get("snapshot", ""), "matched": report.get("matched", "")}
         put_compressed_json(entity, "report", report)
-        index = self._tables.table("pkgimages")
         with storage_errors("save a vulnerability report"):
             self._tables.table("vulns").upsert_entity(entity, mode=UpdateMode.REPLACE)
-            for key in sorted(set(keys)):
-                index.upsert_entity({"PartitionKey": key_partition(key), "RowKey": ref.encoded}, mode=UpdateMode.REPLACE)
+        self._file(ref, keys, TransactionOperation.UPSERT)
+
+    def _file(self, ref: PlatformRef, keys: Iterable[PackageKey], operation: TransactionOperation) -> None:
+        partitions: dict[str, list[str]] = {}
+        for key in sorted(set(keys)):
+            partition, row = key_row(key, ref)
+            partitions.setdefault(partition, []).append(row)
+        index = self._tables.table("pkgimages")
+        with storage_errors("update the package index"):
+            for partition, rows in partitions.items():
+                for start in range(0, len(rows), 100):
+                    index.submit_transaction([
+                        (operation, {"PartitionKey": partition, "RowKey": row}) for row in rows[start : start + 100]])
 
     def get(self, ref: PlatformRef) -> dict[str, Any] | None:
         """The stored report of ``ref``, or None."""
@@ -95,9 +115,11 @@ class VulnStore:
         found: set[PlatformRef] = set()
         with storage_errors("read the package index"):
             for key in set(keys):
-                for entity in index.query_entities("PartitionKey eq @pk", parameters={"pk": key_partition(key)},
+                partition, low, high = key_range(key)
+                for entity in index.query_entities("PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
+                                                   parameters={"pk": partition, "low": low, "high": high},
                                                    select=["RowKey"]):
-                    found.add(PlatformRef.decode(entity["RowKey"]))
+                    found.add(PlatformRef.decode(entity["RowKey"].split("!", 1)[1]))
         return found
 
     def forget(self, ref: PlatformRef, keys: Iterable[PackageKey]) -> None:
@@ -105,4 +127,4 @@ class VulnStore:
         index = self._tables.table("pkgimages")
         with storage_errors("update the package index"):
             for key in set(keys):
-                index.delete_entity(key_partition(key), ref.encoded)
+                index.delete_entity(*key_row(key, ref))

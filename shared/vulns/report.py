@@ -65,14 +65,17 @@ class PlatformReport:
 
     @property
     def findings(self) -> tuple[Finding, ...]:
+        """The findings, most severe first."""
         return self.match.findings
 
     @property
     def counts(self) -> SeverityCounts:
+        """How many findings of each rating."""
         return self.match.counts
 
     @property
     def fixable(self) -> int:
+        """How many findings have a fixed version."""
         return self.match.fixable
 
     @cached_property
