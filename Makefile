@@ -54,6 +54,7 @@ test: setup lint
 bench: setup
 	$(PY) -m bench.webhook
 	$(PY) -m bench.vulns_match
+	$(PY) -m bench.vulns_rematch
 
 deploy: setup
 	bash infra/deploy.sh $(DEPLOY_ARGS)
