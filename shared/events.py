@@ -13,11 +13,11 @@ webhook can acknowledge and count it.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from shared.errors import InvalidInput
+from shared.registry.reference import Digest
 
 MAX_DELIVERY_BYTES = 1024 * 1024 + 64 * 1024
 """Largest body accepted: Event Grid batches are at most 1,024 KB; the margin covers framing."""
@@ -31,7 +31,6 @@ IMAGE_DELETED = "Microsoft.ContainerRegistry.ImageDeleted"
 CHART_PUSHED = "Microsoft.ContainerRegistry.ChartPushed"
 CHART_DELETED = "Microsoft.ContainerRegistry.ChartDeleted"
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _MAX_FIELD = 1024
 
 
@@ -184,7 +183,7 @@ def _image_event(item: dict[str, Any], event_id: str, event_type: str) -> ImageE
     digest = target.get("digest")
     if not _text(repository):
         raise _Unusable("no data.target.repository")
-    if not isinstance(digest, str) or not _DIGEST.match(digest):
+    if not isinstance(digest, str) or not Digest.is_valid(digest):
         raise _Unusable("data.target.digest is not a sha256 digest")
     tag = target.get("tag")
     if tag is not None and not _text(tag):

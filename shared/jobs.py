@@ -8,11 +8,11 @@ keyed by registry + repository + digest so that duplicates are harmless.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 from shared.errors import InvalidInput
+from shared.registry.reference import Digest
 
 JOB_VERSION = 1
 JOBS_QUEUE = "lookout-jobs"
@@ -20,7 +20,6 @@ JOBS_QUEUE = "lookout-jobs"
 MAX_JOB_BYTES = 16 * 1024
 """Jobs are far below the 64 KiB queue message limit; anything larger is not a job."""
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _KINDS = ("push", "delete", "backfill")
 _REASONS = ("event", "backfill")
 
@@ -88,7 +87,7 @@ def decode_job(text: str | bytes) -> Job:
         raise InvalidJob(f"job reason {fields.get('reason')!r} is not one of {_REASONS}")
     if fields["kind"] == "backfill" and fields["digest"] == "":
         pass
-    elif not _DIGEST.match(fields["digest"]):
+    elif not Digest.is_valid(fields["digest"]):
         raise InvalidJob("job digest is not a sha256 digest")
     for name in ("tag", "media_type", "event_id"):
         if fields.get(name) is not None and not isinstance(fields[name], str):

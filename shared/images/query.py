@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from shared.errors import InvalidInput
 from shared.images.model import ImageRecord
 from shared.integrations.model import normalize_registry_host
+from shared.registry.reference import Digest, parse_tag_or_digest, validate_repository
 from shared.services import Services
-
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$")
-
-
-def validate_repository(value: object) -> str:
-    """A repository name per the distribution spec (lower-case path components); InvalidInput otherwise."""
-    if not isinstance(value, str) or not value or len(value) > 255 or not _REPOSITORY.match(value):
-        raise InvalidInput(f"not a valid repository name: {value!r}")
-    return value
 
 
 def find_image(svc: Services, registry: object, repository: object, reference: object) -> dict[str, Any] | None:
@@ -36,18 +25,17 @@ def find_record(svc: Services, registry: object, repository: object, reference: 
     Raises :class:`InvalidInput` for a malformed registry, repository or reference.
     """
     host = normalize_registry_host(registry)
+    if not isinstance(repository, str) or not isinstance(reference, str) or not reference:
+        raise InvalidInput("'repository' and 'reference' (a tag or a sha256 digest) are required")
     repo = validate_repository(repository)
-    if not isinstance(reference, str) or not reference:
-        raise InvalidInput("'reference' must be a tag or a sha256 digest")
-    if _DIGEST.match(reference):
-        digest = reference
-    elif _TAG.match(reference):
-        tag = svc.images.get_tag(host, repo, reference)
+    parsed = parse_tag_or_digest(reference)
+    if isinstance(parsed, Digest):
+        digest = str(parsed)
+    else:
+        tag = svc.images.get_tag(host, repo, parsed)
         if tag is None:
             return None
         digest = tag.digest
-    else:
-        raise InvalidInput(f"'reference' is neither a tag nor a sha256 digest: {reference!r}")
     record = svc.images.get(host, repo, digest)
     if record is None or record.status == "deleted":
         return None

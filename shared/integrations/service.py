@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from shared.clock import utc_now
 from shared.errors import Conflict, InvalidInput, LookoutError, NotFound
-from shared.images.query import validate_repository
 from shared.integrations.connection import ConnectionResult, run_connection_test
 from shared.integrations.model import Integration, is_loopback, normalize_registry_host
 from shared.integrations.repositories import list_repositories
@@ -22,6 +21,7 @@ from shared.integrations.template import TOKEN_NAME, cleanup_commands, registry_
 from shared.jobs import Job
 from shared.registry.auth import Credentials
 from shared.registry.client import RegistryClient
+from shared.registry.reference import validate_repository
 from shared.secrets import new_webhook_secret, secrets_equal
 from shared.services import Services
 
