@@ -36,7 +36,7 @@ from typing import Any, TextIO
 
 from shared.advisory_feeds import open_feed
 from shared.cli import analyze
-from shared.errors import InvalidInput, LookoutError
+from shared.errors import InvalidInput
 from shared.vulns.index import MemoryIndex
 from shared.vulns.matching import Matcher
 from shared.vulns.osvapi import OsvApiClient, OsvApiSource
@@ -147,23 +147,3 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.set_defaults(handler=run)
     return parser
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m shared.cli.cves``: the subcommand on its own (same exit codes as ``lookout``)."""
-    parser = argparse.ArgumentParser(prog="lookout")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["cves", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return run(args)
-    except InvalidInput as error:
-        print(f"lookout: {error.message}", file=sys.stderr)
-        return 2
-    except LookoutError as error:
-        print(f"lookout: {error.message}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -100,7 +100,7 @@ def test_wrong_password_and_missing_password_fail(registry: RegistryServer, imag
 def test_the_module_runs_as_a_command(registry: RegistryServer, image: str) -> None:
     user = registry.readonly
     completed = subprocess.run(
-        [sys.executable, "-m", "shared.cli.analyze", image, "--username", user.username, "--password-stdin", "--insecure",
+        [sys.executable, "-m", "shared.cli.main", "analyze", image, "--username", user.username, "--password-stdin", "--insecure",
          "--platform", "linux/amd64", "--format", "json"],
         input=user.password + "\n", capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
     )
@@ -111,7 +111,7 @@ def test_the_module_runs_as_a_command(registry: RegistryServer, image: str) -> N
 
 def test_errors_exit_with_1_and_a_message(registry: RegistryServer) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "shared.cli.analyze", f"{registry.host}/cli/missing:1.0", "--insecure"],
+        [sys.executable, "-m", "shared.cli.main", "analyze", f"{registry.host}/cli/missing:1.0", "--insecure"],
         capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
     )
     assert completed.returncode == 1
@@ -123,7 +123,7 @@ def test_usage_errors_exit_with_2(registry: RegistryServer, image: str) -> None:
     login = ["--username", user.username, "--password-stdin", "--insecure"]
     for arguments in (["not a reference"], [image, *login, "--platform", "windows/amd64"]):
         completed = subprocess.run(
-            [sys.executable, "-m", "shared.cli.analyze", *arguments],
+            [sys.executable, "-m", "shared.cli.main", "analyze", *arguments],
             input=user.password + "\n", capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
         )
         assert completed.returncode == 2, completed.stderr

@@ -232,7 +232,7 @@ def test_the_module_runs_as_a_command_on_all_shipped_advisories(
     user = registry.readonly
     debian = advisories[3]
     completed = subprocess.run(
-        [sys.executable, "-m", "shared.cli.cves", image, "--username", user.username, "--password-stdin", "--insecure",
+        [sys.executable, "-m", "shared.cli.main", "cves", image, "--username", user.username, "--password-stdin", "--insecure",
          "--platform", "linux/amd64", "--format", "json", "--advisories", str(ADVISORIES), "--advisories", debian],
         input=user.password + "\n", capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=240, check=False,
     )  # fmt: skip
@@ -246,7 +246,7 @@ def test_the_module_runs_as_a_command_on_all_shipped_advisories(
 def test_the_command_exits_2_without_advisory_data(registry: RegistryServer, image: str) -> None:
     environment = {k: v for k, v in os.environ.items() if k != cves.ADVISORIES_ENV}
     completed = subprocess.run(
-        [sys.executable, "-m", "shared.cli.cves", image, "--insecure"],
+        [sys.executable, "-m", "shared.cli.main", "cves", image, "--insecure"],
         capture_output=True, text=True, cwd=PROJECT_ROOT, env=environment, timeout=120, check=False,
     )  # fmt: skip
     assert completed.returncode == 2
