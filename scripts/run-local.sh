@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PORT:-7071}"
+# Webhook URLs point at this port unless LOOKOUT_PUBLIC_URL says otherwise (environment or local.settings.json).
+if [ -z "${LOOKOUT_PUBLIC_URL:-}" ] && ! grep -q '"LOOKOUT_PUBLIC_URL": "[^"]' local.settings.json 2>/dev/null; then
+  export LOOKOUT_PUBLIC_URL="http://localhost:${PORT}"
+fi
 
 mkdir -p .azurite
 node_modules/.bin/azurite --silent --skipApiVersionCheck --loose --location .azurite \
