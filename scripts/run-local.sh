@@ -13,7 +13,14 @@ mkdir -p .azurite
 node_modules/.bin/azurite --silent --skipApiVersionCheck --loose --location .azurite \
   --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 >.azurite/azurite.log 2>&1 &
 azurite_pid=$!
-trap 'kill "$azurite_pid" 2>/dev/null || true; wait "$azurite_pid" 2>/dev/null || true' EXIT
+stop_azurite() {
+  # SIGINT lets Azurite save its data; it lingers while clients keep connections open, so then kill it.
+  kill -INT "$azurite_pid" 2>/dev/null || return 0
+  for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$azurite_pid" 2>/dev/null || return 0; sleep 0.2; done
+  kill -KILL "$azurite_pid" 2>/dev/null || true
+}
+trap stop_azurite EXIT
+trap 'exit 130' INT TERM
 for _ in $(seq 1 100); do
   if (exec 3<>/dev/tcp/127.0.0.1/10002) 2>/dev/null; then break; fi
   kill -0 "$azurite_pid" 2>/dev/null || { echo "Azurite failed to start; see .azurite/azurite.log" >&2; exit 1; }
