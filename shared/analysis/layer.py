@@ -2,9 +2,11 @@
 
 The layer blob streams from the registry response (:meth:`RegistryClient.open_blob`) through a
 decompressor (gzip or zstd, told apart by their magic numbers; anything else is read as a plain
-tar) into :mod:`tarfile` in stream mode. Nothing is written to disk and nothing is held but the
-current entry: memory is bounded by the largest file read (``max_file_bytes``), whatever the layer
-size. Entries no cataloger wants are skipped as they stream by.
+tar) into :class:`~shared.analysis.tarstream.TarReader`, in 1 MiB chunks. Nothing is written to
+disk and nothing is held but the current chunk and entry: memory is bounded by the largest file
+read (``max_file_bytes``), whatever the layer size. Entries no cataloger wants are skipped as
+they stream by; a path is first checked against the catalogers' globs through a
+:class:`~shared.analysis.paths.PathFilter`.
 
 The result is cataloger-independent facts (:class:`LayerIndex`) and one :class:`LayerResult` per
 cataloger run; both depend on the layer's bytes alone, so they are cached by its blob digest.
@@ -15,7 +17,6 @@ from __future__ import annotations
 import gzip
 import io
 import logging
-import tarfile
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from shared.analysis.catalogers.base import Cataloger, ParseContext, Parser, Rea
 from shared.analysis.errors import CorruptLayer, LimitExceeded
 from shared.analysis.limits import Limits
 from shared.analysis.model import FileResult, LayerIndex, LayerResult
-from shared.analysis.paths import basename, compile_globs, normalize_member, parent
+from shared.analysis.paths import PathFilter, basename, normalize_member, parent
+from shared.analysis.tarstream import TarEntry, TarReader
 from shared.errors import LookoutError
 
 logger = logging.getLogger(__name__)
@@ -71,13 +73,17 @@ class _Counted(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        data = self._source.read(len(view))
-        size = len(data)
-        view[:size] = data
-        self.count += size
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes straight from the decompressor (no intermediate copy)."""
+        data: bytes = self._source.read(size)
+        self.count += len(data)
         if self.count > self._limit:
             raise LimitExceeded(f"the layer decompresses to more than {self._limit} bytes")
-        return size
+        return data
 
 
 def decompressed(blob: io.RawIOBase, limit: int) -> tuple[_Counted, str]:
@@ -100,7 +106,7 @@ class _Walker:
         self.limits = limits
         self.context = ParseContext(limits)
         patterns = [g for c in self.catalogers for g in c.patterns]
-        self.prefilter = compile_globs(patterns)
+        self.prefilter = PathFilter(patterns)
         self.any_executables = any(c.reads_executables for c in self.catalogers)
         self.files: dict[str, dict[str, FileResult]] = {c.name: {} for c in self.catalogers}
         self.whiteouts: list[str] = []
@@ -113,18 +119,17 @@ class _Walker:
         if len(self.problems) < _MAX_PROBLEMS:
             self.problems.append(message)
 
-    def walk(self, archive: tarfile.TarFile) -> None:
+    def walk(self, archive: TarReader) -> None:
         while True:
             member = archive.next()
             if member is None:
                 return
-            vars(archive)["members"].clear()  # stream mode would keep every header otherwise
             self.entries += 1
             if self.entries > self.limits.max_entries_per_layer:
                 raise LimitExceeded(f"the layer has more than {self.limits.max_entries_per_layer} entries")
             self.entry(archive, member)
 
-    def entry(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+    def entry(self, archive: TarReader, member: TarEntry) -> None:
         path = normalize_member(member.name)
         if path is None:
             self.note(f"unsafe path {member.name[:200]!r} skipped")
@@ -144,7 +149,7 @@ class _Walker:
                 raise LimitExceeded(f"the layer has more than {self.limits.max_symlinks_per_layer} symbolic links")
             self.symlinks[path] = member.linkname
         executable = member.isfile() and bool(member.mode & 0o111)
-        if not self.prefilter.fullmatch(path) and not (executable and self.any_executables):
+        if not self.prefilter.matches(path) and not (executable and self.any_executables):
             return
         wanted: list[tuple[Cataloger, Parser]] = []
         for cataloger in self.catalogers:
@@ -158,7 +163,7 @@ class _Walker:
             return
         self.regular(archive, path, member, wanted)
 
-    def link(self, path: str, member: tarfile.TarInfo, wanted: list[tuple[Cataloger, Parser]]) -> None:
+    def link(self, path: str, member: TarEntry, wanted: list[tuple[Cataloger, Parser]]) -> None:
         for cataloger, parser in wanted:
             if parser.executable:
                 continue
@@ -174,12 +179,8 @@ class _Walker:
             else:
                 files[path] = FileResult()
 
-    def regular(
-        self, archive: tarfile.TarFile, path: str, member: tarfile.TarInfo, wanted: list[tuple[Cataloger, Parser]]
-    ) -> None:
-        stream = archive.extractfile(member)
-        if stream is None:
-            return
+    def regular(self, archive: TarReader, path: str, member: TarEntry, wanted: list[tuple[Cataloger, Parser]]) -> None:
+        stream = archive.content()
         parsers = [(c, p) for c, p in wanted if p.parse is not None]
         scanners = [(c, self.start(p, path, member.size)) for c, p in wanted if p.scan is not None]
         data: bytes | None = None
@@ -257,16 +258,17 @@ def scan_layer(
     """
     walker = _Walker(catalogers, limits)
     stream, compression = decompressed(blob, limits.max_layer_bytes)
+    archive = TarReader(stream, chunk_size=_READ_BUFFER, max_header_bytes=limits.max_file_bytes)
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as archive:
-            walker.walk(archive)
+        walker.walk(archive)
+        if not archive.started and compression != "none":
+            raise CorruptLayer(f"the layer ({compression}) decompresses to nothing")
+        # An empty plain blob is a layer with no entries.
         while stream.read(_READ_BUFFER):  # the padding after the end-of-archive marker
             pass
-    except tarfile.ReadError as error:
-        if walker.entries or stream.count or compression != "none":
-            raise CorruptLayer(f"the layer ({compression}) is not a readable tar archive: {error}") from None
-        # An empty blob: a layer with no entries.
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as error:
+    except CorruptLayer as error:
+        raise CorruptLayer(f"the layer ({compression}) is not a readable tar archive: {error.message}") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as error:
         raise CorruptLayer(f"the layer ({compression}) is not a readable tar archive: {error}") from None
     if finish is not None:
         finish()

@@ -9,7 +9,7 @@ image root, are clamped at ``/`` instead (``/..`` is ``/``), so nothing ever res
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 
 def normalize_member(name: str) -> str | None:
@@ -108,10 +108,11 @@ def glob_to_regex(pattern: str) -> str:
 
     ``**/`` matches any number of directories (including none), ``*`` any characters but ``/``,
     ``?`` one such character, ``[...]`` a character class. A pattern not starting with ``/``
-    matches at any depth (``*.jar`` is ``/**/*.jar``).
+    matches at any depth (``*.jar`` is ``/**/*.jar``; ``**/x`` is ``/**/x``).
     """
     if not pattern.startswith("/"):
-        pattern = "/**/" + pattern
+        # One ``**/`` only: two in a row match the same paths but backtrack heavily.
+        pattern = "/" + pattern if pattern.startswith("**/") else "/**/" + pattern
     out: list[str] = []
     for piece in _GLOB_PIECE.findall(pattern):
         if piece == "**/":
@@ -135,3 +136,51 @@ def glob_to_regex(pattern: str) -> str:
 def compile_globs(patterns: list[str] | tuple[str, ...]) -> re.Pattern[str]:
     """One compiled expression matching a path (with :meth:`re.Pattern.fullmatch`) against any of ``patterns``."""
     return re.compile("|".join(f"(?:{glob_to_regex(p)})" for p in patterns) or "(?!)")
+
+
+_WILDCARD = re.compile(r"[*?\[]")
+
+
+class PathFilter:
+    """Whether a path matches any of some globs, answered cheaply for the many paths that cannot.
+
+    :meth:`matches` agrees with ``compile_globs(patterns).fullmatch(path)`` on every normalized
+    path. From each pattern's last component it derives a necessary condition on the path: an
+    exact last component (``METADATA``), a suffix of it (``*.jar``), or a fixed parent directory
+    (``/var/lib/dpkg/status.d/*``). Only a path meeting one of them is tried against the
+    expression. A pattern whose last component has none of these shapes makes every path a
+    candidate.
+    """
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.expression = compile_globs(tuple(patterns))
+        names: set[str] = set()
+        suffixes: set[str] = set()
+        parents: set[str] = set()
+        self.every_path = False
+        for pattern in patterns:
+            anchored = pattern if pattern.startswith("/") else "/" + pattern
+            head, _, last = anchored.rpartition("/")
+            if not _WILDCARD.search(last):
+                names.add(last)
+            elif last.startswith("*") and last != "*" and not _WILDCARD.search(last[1:]):
+                suffixes.add(last[1:])
+            elif last == "*" and pattern.startswith("/") and not _WILDCARD.search(head):
+                parents.add(head)
+            else:
+                self.every_path = True
+        self.names = frozenset(names)
+        self.suffixes = tuple(sorted(suffixes))
+        self.parents = frozenset(parents)
+
+    def candidate(self, path: str) -> bool:
+        """Whether ``path`` passes the cheap test (a superset of the paths that match)."""
+        if self.every_path:
+            return True
+        cut = path.rfind("/")
+        name = path[cut + 1 :]
+        return name in self.names or name.endswith(self.suffixes) or path[:cut] in self.parents
+
+    def matches(self, path: str) -> bool:
+        """Whether the normalized absolute ``path`` matches one of the patterns."""
+        return self.candidate(path) and self.expression.fullmatch(path) is not None

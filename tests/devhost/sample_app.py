@@ -138,7 +138,7 @@ def queue_ok(msg: func.QueueMessage) -> None:
 
 @app.queue_trigger(arg_name="msg", queue_name="%DEVHOST_QUEUE_FAIL%", connection="")
 def queue_fail(msg: func.QueueMessage) -> None:
-    record("queue_fail", body=msg.get_body(), dequeue_count=msg.dequeue_count)
+    record("queue_fail", body=msg.get_body(), dequeue_count=msg.dequeue_count, at=time.monotonic())
     raise RuntimeError("this message always fails")
 
 

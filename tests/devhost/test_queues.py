@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
@@ -100,12 +101,17 @@ def test_visibility_timeout_delays_the_retry(azurite: Azurite, start_host: Calla
     name = unique_queue()
     queues = {**FAST_QUEUES, "visibilityTimeout": "00:00:02", "maxDequeueCount": 2}
     start_host(["queue_fail"], queues=queues, settings=_settings(azurite, DEVHOST_QUEUE_FAIL=name))
-    queue_client(azurite, name).send_message("later")
-    wait_until(lambda: len(sample_app.calls("queue_fail")) == 2, timeout=20, what="the retry")
-    first, second = sample_app.calls("queue_fail")
-    wait_until(lambda: peek_texts(azurite, f"{name}-poison"), timeout=10, what="the poison queue")
-    assert second["dequeue_count"] == 2
-    assert first["dequeue_count"] == 1
+    body = f"later-{name}"
+    queue_client(azurite, name).send_message(body)
+
+    def attempts() -> list[dict[str, Any]]:
+        return [c for c in sample_app.calls("queue_fail") if c["body"] == body.encode()]
+
+    wait_until(lambda: len(attempts()) >= 2, timeout=30, what="the retry")
+    wait_until(lambda: peek_texts(azurite, f"{name}-poison"), timeout=15, what="the poison queue")
+    first, second = attempts()
+    assert (first["dequeue_count"], second["dequeue_count"]) == (1, 2)
+    assert second["at"] - first["at"] >= 1.9  # the failed message stayed invisible for visibilityTimeout
 
 
 def test_invalid_base64_goes_to_poison_without_running(

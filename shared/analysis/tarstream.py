@@ -1,0 +1,323 @@
+"""A streaming tar reader: one pass over a non-seekable stream, headers parsed, contents skipped or read.
+
+Reads ustar, GNU and PAX archives: long names and link names from GNU ``L``/``K`` entries and PAX
+``path``/``linkpath`` records, sizes from PAX ``size`` records and GNU base-256 fields, PAX global
+records applied to every later entry. Every header's checksum is verified. Names are returned as
+stored (decoded as UTF-8, undecodable bytes kept as surrogates): no normalization, whiteout names
+untouched.
+
+The source is read in large chunks (``chunk_size``). An entry's content is available only until
+the next call to :meth:`TarReader.next`, through :meth:`TarReader.content`, a reader that never
+returns more than the entry's size; whatever is not read is skipped, by reading and discarding.
+Memory is bounded by one chunk plus the largest extended header (``max_header_bytes``).
+
+Errors: :class:`CorruptLayer` for a bad header (checksum, number field, PAX record), an archive
+ending inside a header or an entry; :class:`LimitExceeded` for an extended header over
+``max_header_bytes``. The archive ends at the first all-zero block (the end-of-archive marker) or,
+leniently, when the source ends exactly between two entries. Bytes after the marker are not read.
+
+GNU sparse files (type ``S``) are not expanded: they are reported with type ``S`` (neither a
+regular file nor a link) and their stored data is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from shared.analysis.errors import CorruptLayer, LimitExceeded
+
+BLOCK = 512
+DEFAULT_CHUNK = 1024 * 1024
+
+REGULAR = b"0"
+REGULAR_OLD = b"\x00"
+HARD_LINK = b"1"
+SYMLINK = b"2"
+CHARACTER_DEVICE = b"3"
+BLOCK_DEVICE = b"4"
+DIRECTORY = b"5"
+FIFO = b"6"
+CONTIGUOUS = b"7"
+GNU_SPARSE = b"S"
+
+_REGULAR_TYPES = frozenset((REGULAR, REGULAR_OLD, CONTIGUOUS))
+_NO_DATA = frozenset((HARD_LINK, SYMLINK, CHARACTER_DEVICE, BLOCK_DEVICE, DIRECTORY, FIFO))
+_PAX_LOCAL = frozenset((b"x", b"X"))  # ``X``: the Solaris spelling of a PAX extended header
+_PAX_GLOBAL = b"g"
+_GNU_LONG_NAME = b"L"
+_GNU_LONG_LINK = b"K"
+_GNU_MAGIC = b"ustar  \x00"
+_ZERO_BLOCK = bytes(BLOCK)
+
+
+class Source(Protocol):
+    """A byte stream read front to back; ``b""`` means its end."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class TarEntry:
+    """One archive member: its name and link target as stored, type flag, size in bytes and mode bits."""
+
+    name: str
+    type: bytes
+    size: int
+    mode: int
+    linkname: str
+
+    def isfile(self) -> bool:
+        """A regular file (types ``0``, NUL and ``7``), whose content follows the header."""
+        return self.type in _REGULAR_TYPES
+
+    def isdir(self) -> bool:
+        """A directory (type ``5``, or an old-style regular entry whose name ends with ``/``)."""
+        return self.type == DIRECTORY
+
+    def issym(self) -> bool:
+        """A symbolic link to :attr:`linkname`."""
+        return self.type == SYMLINK
+
+    def islnk(self) -> bool:
+        """A hard link to the earlier member named :attr:`linkname`."""
+        return self.type == HARD_LINK
+
+    @property
+    def has_data(self) -> bool:
+        """Whether content blocks follow the header (every type but links, devices, directories, FIFOs)."""
+        return self.type not in _NO_DATA
+
+
+def _decode(field: bytes) -> str:
+    return field.split(b"\x00", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def _number(field: bytes) -> int:
+    """A numeric header field: octal text, or GNU base-256 (high bit set in the first byte)."""
+    if field[0] == 0x80:
+        return int.from_bytes(field[1:], "big")
+    if field[0] == 0xFF:
+        raise CorruptLayer("the tar archive has a negative number in a header")
+    text = field.split(b"\x00", 1)[0].strip(b" ")
+    if not text:
+        return 0
+    try:
+        return int(text, 8)
+    except ValueError:
+        raise CorruptLayer(f"the tar archive has an invalid number {text[:20]!r} in a header") from None
+
+
+def _checksum_matches(header: bytes) -> bool:
+    stored = header[148:156]
+    expected = _number(stored)
+    unsigned = sum(header) - sum(stored) + 8 * 0x20
+    if expected == unsigned:
+        return True
+    # Some old writers summed the bytes as signed chars.
+    signed = unsigned - 256 * sum(1 for b in header[:148] + header[156:] if b >= 0x80)
+    return expected == signed
+
+
+def pax_records(data: bytes) -> dict[str, str]:
+    """The ``key=value`` records of a PAX extended header (``"<length> <key>=<value>\\n"`` each)."""
+    records: dict[str, str] = {}
+    position = 0
+    while position < len(data) and data[position] != 0:
+        space = data.find(b" ", position)
+        if space < 0:
+            raise CorruptLayer("the tar archive has a malformed PAX record")
+        try:
+            length = int(data[position:space])
+        except ValueError:
+            raise CorruptLayer("the tar archive has a malformed PAX record length") from None
+        end = position + length
+        if length <= space - position + 1 or end > len(data) or data[end - 1] != 0x0A:
+            raise CorruptLayer("the tar archive has a PAX record of the wrong length")
+        key, equals, value = data[space + 1 : end - 1].partition(b"=")
+        if not equals:
+            raise CorruptLayer("the tar archive has a PAX record without a value")
+        records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        position = end
+    return records
+
+
+def _pax_size(value: str) -> int:
+    if not value.isascii() or not value.isdigit():
+        raise CorruptLayer(f"the tar archive has an invalid PAX size {value[:20]!r}")
+    return int(value)
+
+
+class TarReader:
+    """The entries of a tar archive read from ``source`` in one pass (see the module documentation)."""
+
+    def __init__(self, source: Source, *, chunk_size: int = DEFAULT_CHUNK, max_header_bytes: int = DEFAULT_CHUNK) -> None:
+        self._source = source
+        self._chunk_size = chunk_size
+        self._max_header_bytes = max_header_bytes
+        self._buffer = b""
+        self._position = 0
+        self._remaining = 0  # content bytes of the current entry not yet consumed
+        self._padding = 0  # bytes after the content up to the next block boundary
+        self._global: dict[str, str] = {}
+        self._done = False
+        self._entries = 0
+        self.started = False
+        """Whether any byte of the archive was found (an empty source is an empty archive)."""
+
+    @property
+    def entries(self) -> int:
+        """How many entries :meth:`next` has returned."""
+        return self._entries
+
+    def _fill(self) -> bool:
+        """Read one more chunk from the source; ``False`` at its end."""
+        left = self._buffer[self._position :] if self._position < len(self._buffer) else b""
+        self._buffer = left  # the consumed part is released before the next chunk arrives
+        self._position = 0
+        data = self._source.read(self._chunk_size)
+        if not data:
+            return False
+        self.started = True
+        self._buffer = left + data if left else data
+        return True
+
+    def _available(self) -> int:
+        return len(self._buffer) - self._position
+
+    def _take(self, count: int, what: str) -> bytes:
+        """Exactly ``count`` bytes (``count`` at most ``max_header_bytes`` plus a block)."""
+        while self._available() < count:
+            if not self._fill():
+                raise CorruptLayer(f"the tar archive ends inside {what}")
+        data = self._buffer[self._position : self._position + count]
+        self._position += count
+        return data
+
+    def _skip(self, count: int, what: str) -> None:
+        while count > 0:
+            available = self._available()
+            if count <= available:
+                self._position += count
+                return
+            count -= available
+            self._buffer = b""
+            self._position = 0
+            if not self._fill():
+                raise CorruptLayer(f"the tar archive ends inside {what}")
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes of the current entry's content (all that is left when negative).
+
+        Fewer bytes only at the content's end; ``b""`` once it is all read.
+        """
+        if size < 0 or size > self._remaining:
+            size = self._remaining
+        parts: list[bytes] = []
+        while size > 0:
+            if self._available() == 0 and not self._fill():
+                raise CorruptLayer("the tar archive ends inside an entry's content")
+            take = min(size, self._available())
+            parts.append(self._buffer[self._position : self._position + take])
+            self._position += take
+            self._remaining -= take
+            size -= take
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _header(self) -> bytes | None:
+        """The next 512-byte header block, or ``None`` at the end of the source between entries."""
+        if self._available() < BLOCK:
+            while self._available() < BLOCK:
+                if not self._fill():
+                    if self._available() == 0:
+                        return None
+                    raise CorruptLayer("the tar archive ends inside a header")
+        return self._take(BLOCK, "a header")
+
+    def _extended(self, size: int, what: str) -> bytes:
+        if size > self._max_header_bytes:
+            raise LimitExceeded(f"a tar {what} of {size} bytes is over the {self._max_header_bytes} bytes limit")
+        padded = -(-size // BLOCK) * BLOCK
+        return self._take(padded, what)[:size]
+
+    def next(self) -> TarEntry | None:
+        """The next entry (the previous one's unread content is skipped), or ``None`` at the end."""
+        if self._done:
+            return None
+        self._skip(self._remaining + self._padding, "an entry's content")
+        self._remaining = self._padding = 0
+        local: dict[str, str] = {}
+        while True:
+            header = self._header()
+            if header is None or header == _ZERO_BLOCK:
+                self._done = True
+                self._buffer = b""  # what follows the end-of-archive marker is not read
+                self._position = 0
+                return None
+            if not _checksum_matches(header):
+                raise CorruptLayer("the tar archive has a header with a bad checksum")
+            flag = header[156:157]
+            size = _number(header[124:136])
+            if flag in _PAX_LOCAL or flag == _PAX_GLOBAL:
+                records = pax_records(self._extended(size, "PAX header"))
+                if flag in _PAX_LOCAL:
+                    local.update(records)
+                else:
+                    self._global.update(records)
+                    self._global = {k: v for k, v in self._global.items() if v}
+                continue
+            if flag == _GNU_LONG_NAME:
+                local["path"] = _decode(self._extended(size, "long name"))
+                continue
+            if flag == _GNU_LONG_LINK:
+                local["linkpath"] = _decode(self._extended(size, "long link name"))
+                continue
+            records = {k: v for k, v in {**self._global, **local}.items() if v}  # an empty value unsets a key
+            self._entries += 1
+            return self._entry(header, flag, size, records)
+
+    def _entry(self, header: bytes, flag: bytes, size: int, records: dict[str, str]) -> TarEntry:
+        name = _decode(header[0:100])
+        if flag == GNU_SPARSE:
+            self._skip_sparse_extensions(header)
+        elif header[257:265] != _GNU_MAGIC:
+            prefix = _decode(header[345:500])
+            if prefix:
+                name = prefix + "/" + name
+        if flag == REGULAR_OLD and name.endswith("/"):
+            flag = DIRECTORY
+        name = records.get("path", name)
+        linkname = records.get("linkpath", _decode(header[157:257]))
+        if "size" in records:
+            size = _pax_size(records["size"])
+        if flag == DIRECTORY:
+            name = name.rstrip("/")
+        entry = TarEntry(name=name, type=flag, size=size, mode=_number(header[100:108]), linkname=linkname)
+        if entry.has_data:
+            self._remaining = size
+            self._padding = -size % BLOCK
+        return entry
+
+    def _skip_sparse_extensions(self, header: bytes) -> None:
+        extended = header[482]
+        while extended:
+            block = self._take(BLOCK, "a sparse header")
+            extended = block[504]
+
+    def content(self) -> EntryContent:
+        """A reader of the current entry's content not consumed yet; it reads nothing after :meth:`next`."""
+        return EntryContent(self, self._entries)
+
+
+class EntryContent:
+    """The content of one tar entry, read front to back; never more than the entry's size."""
+
+    def __init__(self, reader: TarReader, entry: int) -> None:
+        self._reader = reader
+        self._entry = entry
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes (all that is left when ``size`` is negative); ``b""`` at the end."""
+        if self._reader.entries != self._entry:
+            return b""
+        return self._reader.read(size)
