@@ -20,6 +20,8 @@ def normalize_member(name: str) -> str | None:
     """
     if "\x00" in name:
         return None
+    if ".." not in name and "//" not in name and "/." not in name and not name.startswith("."):
+        return "/" + name.strip("/")  # no empty, "." or ".." part: only the outer slashes go
     parts: list[str] = []
     for part in name.split("/"):
         if part in ("", "."):

@@ -30,6 +30,16 @@ from shared.analysis.paths import (
         ("../etc/passwd", None),
         ("usr/../../etc/passwd", None),
         ("etc/\x00passwd", None),
+        ("/", "/"),
+        ("", "/"),
+        ("usr/lib/", "/usr/lib"),
+        ("home/.config/x", "/home/.config/x"),
+        ("a/./b", "/a/b"),
+        ("a/.", "/a"),
+        (".hidden", "/.hidden"),
+        ("..data/x", "/..data/x"),
+        ("a/b..c", "/a/b..c"),
+        ("a/..", "/"),
     ],
 )
 def test_member_names_are_normalized_or_rejected(name: str, expected: str | None) -> None:
