@@ -171,15 +171,17 @@ class TarReader:
         return self._entries
 
     def _fill(self) -> bool:
-        """Read one more chunk from the source; ``False`` at its end."""
-        left = self._buffer[self._position :] if self._position < len(self._buffer) else b""
-        self._buffer = left  # the consumed part is released before the next chunk arrives
+        """Replace the (fully consumed) buffer with the source's next chunk; ``False`` at its end.
+
+        Chunks are never concatenated: what spans two chunks is joined by the reader that needs it.
+        """
+        self._buffer = b""  # released before the next chunk is allocated
         self._position = 0
         data = self._source.read(self._chunk_size)
+        self._buffer = data
         if not data:
             return False
         self.started = True
-        self._buffer = left + data if left else data
         return True
 
     def _available(self) -> int:
@@ -187,12 +189,20 @@ class TarReader:
 
     def _take(self, count: int, what: str) -> bytes:
         """Exactly ``count`` bytes (``count`` at most ``max_header_bytes`` plus a block)."""
-        while self._available() < count:
-            if not self._fill():
+        start = self._position
+        if len(self._buffer) - start >= count:
+            self._position = start + count
+            return self._buffer[start : start + count]
+        parts: list[bytes] = []
+        needed = count
+        while needed > 0:
+            if self._available() == 0 and not self._fill():
                 raise CorruptLayer(f"the tar archive ends inside {what}")
-        data = self._buffer[self._position : self._position + count]
-        self._position += count
-        return data
+            take = min(needed, self._available())
+            parts.append(self._buffer[self._position : self._position + take])
+            self._position += take
+            needed -= take
+        return b"".join(parts)
 
     def _skip(self, count: int, what: str) -> None:
         while count > 0:
@@ -226,12 +236,8 @@ class TarReader:
 
     def _header(self) -> bytes | None:
         """The next 512-byte header block, or ``None`` at the end of the source between entries."""
-        if self._available() < BLOCK:
-            while self._available() < BLOCK:
-                if not self._fill():
-                    if self._available() == 0:
-                        return None
-                    raise CorruptLayer("the tar archive ends inside a header")
+        if self._available() == 0 and not self._fill():
+            return None
         return self._take(BLOCK, "a header")
 
     def _extended(self, size: int, what: str) -> bytes:
@@ -272,7 +278,8 @@ class TarReader:
             if flag == _GNU_LONG_LINK:
                 local["linkpath"] = _decode(self._extended(size, "long link name"))
                 continue
-            records = {k: v for k, v in {**self._global, **local}.items() if v}  # an empty value unsets a key
+            records = {k: v for k, v in {**self._global, **local}.items() if v} if self._global or local else {}
+            # (an empty value unsets a key)
             self._entries += 1
             return self._entry(header, flag, size, records)
 
@@ -280,14 +287,14 @@ class TarReader:
         name = _decode(header[0:100])
         if flag == GNU_SPARSE:
             self._skip_sparse_extensions(header)
-        elif header[257:265] != _GNU_MAGIC:
+        elif header[345] and header[257:265] != _GNU_MAGIC:
             prefix = _decode(header[345:500])
             if prefix:
                 name = prefix + "/" + name
         if flag == REGULAR_OLD and name.endswith("/"):
             flag = DIRECTORY
         name = records.get("path", name)
-        linkname = records.get("linkpath", _decode(header[157:257]))
+        linkname = records.get("linkpath") or (_decode(header[157:257]) if header[157] else "")
         if "size" in records:
             size = _pax_size(records["size"])
         if flag == DIRECTORY:
