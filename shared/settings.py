@@ -163,7 +163,6 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
-_KNOWN = {s.name: s for s in SETTINGS}
 
 
 def azurite_connection_string(host: str = "127.0.0.1", blob: int = 10000, queue: int = 10001, table: int = 10002) -> str:
@@ -334,7 +333,3 @@ def _urls(name: str, value: str) -> tuple[str, ...]:
             raise ConfigurationError(f"{name} must list https URLs, not {url!r}")
     return urls
 
-
-def known_setting(name: str) -> Setting:
-    """The declaration of the setting called ``name``; KeyError when Lookout does not know it."""
-    return _KNOWN[name]

@@ -120,10 +120,6 @@ class TableAdvisoryIndex:
                     by_key.setdefault(key, []).append(advisory)
         return {key: tuple(records) for key, records in by_key.items()}
 
-    def stored_keys(self) -> frozenset[PackageKey]:
-        """Every package key some stored record is filed under."""
-        return frozenset(key for stored in self._stored().values() for key in stored.keys)
-
     def _stored(self) -> dict[str, _Stored]:
         with storage_errors("read advisory records"):
             entities = list(self._tables.table("advisoryrecords").list_entities())

@@ -69,11 +69,6 @@ class ImageStore:
         with storage_errors("save an image"):
             self._tables.table("images").upsert_entity(_to_entity(record), mode=UpdateMode.REPLACE)
 
-    def delete(self, registry: str, repository: str, digest: str) -> None:
-        """Remove the record of ``digest`` outright (no tombstone)."""
-        with storage_errors("delete an image"):
-            self._tables.table("images").delete_entity(repository_partition(registry, repository), digest)
-
     def list_repository(self, registry: str, repository: str) -> list[ImageRecord]:
         """Every record of the repository, tombstones included."""
         with storage_errors("list images"):
