@@ -218,6 +218,7 @@ class QueueListener:
         self._client = client_factory(connection_string, self.queue_name)
         self._poison_client = client_factory(connection_string, self.poison_queue_name)
         self._poison_ready = False
+        self._queue_ready = False
         self._keeper = _LeaseKeeper(self._client, lease_seconds, self.queue_name)
         self._pool = _WorkerPool(options.batch_size + options.new_batch_threshold, f"devhost-queue-{self.queue_name}")
         self._stopping = threading.Event()
@@ -228,6 +229,15 @@ class QueueListener:
         self._poller = threading.Thread(target=self._poll_until_stopped, name=f"devhost-poll-{self.queue_name}", daemon=True)
 
     def start(self) -> None:
+        """Create the queue when storage answers (so messages sent right after ``start`` land), then poll.
+
+        Storage that is down at start does not stop the host: the poller creates the queue once it answers.
+        """
+        try:
+            ensure_queue(self._client)
+            self._queue_ready = True
+        except AzureError as exc:
+            self._outage(exc)
         self._keeper.start()
         self._pool.start()
         self._poller.start()
@@ -268,7 +278,6 @@ class QueueListener:
 
     def _poll(self) -> None:
         delay = self._min_polling_interval
-        queue_ready = False
         while not self._stopping.is_set():
             with self._state:
                 while self._in_flight > self._options.new_batch_threshold and not self._stopping.is_set():
@@ -276,15 +285,15 @@ class QueueListener:
             if self._stopping.is_set():
                 return
             try:
-                if not queue_ready:
+                if not self._queue_ready:
                     ensure_queue(self._client)
-                    queue_ready = True
+                    self._queue_ready = True
                 pages = self._client.receive_messages(
                     messages_per_page=self._options.batch_size, visibility_timeout=self._lease_seconds
                 ).by_page()
                 messages = list(next(pages, []))
             except ResourceNotFoundError:
-                queue_ready = False
+                self._queue_ready = False
                 messages = []
             except AzureError as exc:
                 self._outage(exc)
