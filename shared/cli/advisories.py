@@ -10,12 +10,15 @@ import argparse
 import json
 from typing import Any
 
-from shared.advisory_feeds import open_feed
-from shared.services import services
-from shared.vulnerabilities import import_and_rematch
+# The storage and advisory modules are imported by the commands that use them, so that every other
+# ``lookout`` command starts without loading the Azure SDK.
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from shared.advisory_feeds import open_feed
+    from shared.services import services
+    from shared.vulnerabilities import import_and_rematch
+
     svc = services()
     totals: list[dict[str, Any]] = []
     for location in args.locations:
@@ -42,6 +45,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from shared.services import services
+
     svc = services()
     status = {"source": svc.settings.advisory_source, **svc.advisories.status()}
     print(json.dumps(status, indent=2) if args.json else

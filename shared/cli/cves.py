@@ -32,17 +32,18 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from shared.advisory_feeds import open_feed
 from shared.cli import analyze
 from shared.errors import InvalidInput
-from shared.vulns.index import MemoryIndex
-from shared.vulns.matching import Matcher
-from shared.vulns.osvapi import OsvApiClient, OsvApiSource
-from shared.vulns.problems import Problem
-from shared.vulns.report import ImageReport, image_json, image_text, match_image, parse_levels, select_image
-from shared.vulns.sarif import to_sarif
+
+if TYPE_CHECKING:
+    from shared.vulns.index import MemoryIndex
+    from shared.vulns.problems import Problem
+    from shared.vulns.report import ImageReport
+
+# The advisory and matching modules are imported where they are used, so that other ``lookout``
+# commands start without loading them.
 
 FORMATS = ("table", "json", "sarif")
 ADVISORIES_ENV = "LOOKOUT_ADVISORIES"
@@ -66,6 +67,9 @@ def advisory_locations(paths: Sequence[str] | None, environ: Mapping[str, str]) 
 def load_index(locations: Sequence[str]) -> tuple[MemoryIndex, list[Problem]]:
     """An in-memory index of every record at ``locations`` (see :func:`shared.advisory_feeds.open_feed`)
     and the records that could not be read; raises :class:`InvalidInput` for a location that is none."""
+    from shared.advisory_feeds import open_feed
+    from shared.vulns.index import MemoryIndex
+
     index = MemoryIndex()
     problems: list[Problem] = []
     for location in locations:
@@ -76,6 +80,9 @@ def load_index(locations: Sequence[str]) -> tuple[MemoryIndex, list[Problem]]:
 
 def render(report: ImageReport, output_format: str) -> str:
     """The text printed for ``output_format`` (one of :data:`FORMATS`)."""
+    from shared.vulns.report import image_json, image_text
+    from shared.vulns.sarif import to_sarif
+
     if output_format == "json":
         return json.dumps(image_json(report), indent=2) + "\n"
     if output_format == "sarif":
@@ -98,6 +105,10 @@ def run(
     environ: Mapping[str, str] | None = None,
 ) -> int:
     """Run ``lookout cves`` for parsed ``args``; returns the exit code (errors raise :class:`LookoutError`)."""
+    from shared.vulns.matching import Matcher
+    from shared.vulns.osvapi import OsvApiClient, OsvApiSource
+    from shared.vulns.report import match_image, parse_levels, select_image
+
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     environ = os.environ if environ is None else environ
     levels = parse_levels(args.severity) if args.severity else None
