@@ -12,8 +12,9 @@ What is measured, in one run:
 - **download**: every layer blob through :meth:`RegistryClient.open_blob` (token, redirect, sha256
   and size verified as it streams), read to its end and dropped. A first pass warms the page cache
   of the registry's storage; the figure is the second.
-- **decompress**: the same, each blob decompressed to its end (``gzip.GzipFile`` or ``zstandard``'s
-  stream reader, told apart by the magic bytes, 1 MiB reads): the floor no analysis goes below.
+- **decompress**: the same, each blob decompressed to its end by the analysis's own decompressor
+  (:func:`shared.analysis.compression.decompressed`: gzip through ``zlib``, or ``zstandard``'s stream
+  reader, told apart by the magic bytes; 1 MiB reads): the floor no analysis goes below.
 - **the bound**: the same again, the decompressed stream walked by :func:`tar_entries`, which parses
   every header (ustar, GNU long names, PAX), decodes every entry's name, and skips contents by
   offset. No path matching, no file read, nothing kept: the least an analysis must do to see every
@@ -46,8 +47,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gzip
-import io
 import json
 import os
 import pstats
@@ -66,10 +65,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
-import zstandard
-
 from bench.images import DEFAULT_CACHE, PROJECT, BenchImage, BuiltLayer, build_image, push
 from shared.analysis import ImageAnalysis, MemoryLayerCache, analyze_image
+from shared.analysis.compression import decompressed
 from shared.registry import RegistryClient
 from tests.support.registry import RegistryServer
 
@@ -80,8 +78,7 @@ COLD_OVER_SYFT = 0.4
 WARM_OVER_COLD = 0.05
 PEAK_RSS = 100_000_000
 CHUNK = 1024 * 1024
-GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+UNLIMITED = 1 << 62
 
 
 # -- the bound -----------------------------------------------------------------------------------
@@ -202,15 +199,6 @@ def tar_entries(chunks: Iterator[bytes]) -> Iterator[tuple[str, bytes, int]]:
                 padded -= len(chunk)
 
 
-def _decompressor(source: io.BufferedReader) -> Any:
-    head = source.peek(4)[:4]
-    if head.startswith(GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=source, mode="rb")
-    if head.startswith(ZSTD_MAGIC):
-        return zstandard.ZstdDecompressor().stream_reader(source, read_size=CHUNK, read_across_frames=True)
-    return source
-
-
 def _chunks(stream: Any) -> Iterator[bytes]:
     while chunk := stream.read(CHUNK):
         yield chunk
@@ -233,7 +221,7 @@ def read_layers(client: RegistryClient, layers: Sequence[BuiltLayer], mode: Mode
                 while count := reader.readinto(buffer):
                     downloaded += count
                 continue
-            stream = _decompressor(io.BufferedReader(reader, CHUNK))
+            stream, _ = decompressed(reader, UNLIMITED)
             if mode == "walk":
                 entries += sum(1 for _ in tar_entries(_chunks(stream)))
             elif mode == "tarfile":

@@ -1,10 +1,10 @@
-"""Reading one layer: detect the compression from the bytes, walk the tar once, hand wanted files to catalogers.
+"""Reading one layer: decompress it as it streams, walk the tar once, hand wanted files to catalogers.
 
 The layer blob streams from the registry response (:meth:`RegistryClient.open_blob`) through a
-decompressor (gzip or zstd, told apart by their magic numbers; anything else is read as a plain
-tar) into :class:`~shared.analysis.tarstream.TarReader`, in 1 MiB chunks. Nothing is written to
-disk and nothing is held but the current chunk and entry: memory is bounded by the largest file
-read (``max_file_bytes``), whatever the layer size. Entries no cataloger wants are skipped as
+decompressor (:mod:`shared.analysis.compression`: gzip, zstd or none, told from the bytes) into
+:class:`~shared.analysis.tarstream.TarReader`, in 1 MiB chunks. Nothing is written to disk and
+nothing is held but the current chunk and entry: memory is bounded by the largest file read
+(``max_file_bytes``), whatever the layer size. Entries no cataloger wants are skipped as
 they stream by; a path is first checked against the catalogers' globs through a
 :class:`~shared.analysis.paths.PathFilter`.
 
@@ -14,29 +14,25 @@ cataloger run; both depend on the layer's bytes alone, so they are cached by its
 
 from __future__ import annotations
 
-import gzip
 import io
 import logging
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import zstandard
 
 from shared.analysis.catalogers.base import Cataloger, ParseContext, Parser, Readable, Scanner
+from shared.analysis.compression import READ_BUFFER, decompressed
 from shared.analysis.errors import CorruptLayer, LimitExceeded
 from shared.analysis.limits import Limits
 from shared.analysis.model import FileResult, LayerIndex, LayerResult
-from shared.analysis.paths import PathFilter, basename, normalize_member, parent
-from shared.analysis.tarstream import TarEntry, TarReader
+from shared.analysis.paths import PathFilter, normalize_member
+from shared.analysis.tarstream import DIRECTORY, SYMLINK, TarEntry, TarReader
 from shared.errors import LookoutError
 
 logger = logging.getLogger(__name__)
 
-GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_READ_BUFFER = 1024 * 1024
 _MAX_PROBLEMS = 100
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
@@ -48,56 +44,6 @@ class LayerScan:
 
     index: LayerIndex
     results: dict[str, LayerResult]
-
-
-def detect_compression(head: bytes) -> str:
-    """``"gzip"``, ``"zstd"`` or ``"none"`` from the first bytes of a layer blob."""
-    if head.startswith(GZIP_MAGIC):
-        return "gzip"
-    if head.startswith(ZSTD_MAGIC):
-        return "zstd"
-    return "none"
-
-
-class _Counted(io.RawIOBase):
-    """The decompressed stream, counted against ``max_layer_bytes``."""
-
-    def __init__(self, source: Any, limit: int) -> None:
-        super().__init__()
-        self._source = source
-        self._limit = limit
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def read(self, size: int = -1, /) -> bytes:
-        """Up to ``size`` bytes straight from the decompressor (no intermediate copy)."""
-        data: bytes = self._source.read(size)
-        self.count += len(data)
-        if self.count > self._limit:
-            raise LimitExceeded(f"the layer decompresses to more than {self._limit} bytes")
-        return data
-
-
-def decompressed(blob: io.RawIOBase, limit: int) -> tuple[_Counted, str]:
-    """The uncompressed tar stream of a layer blob (read sequentially), and the compression found."""
-    buffered = io.BufferedReader(blob, _READ_BUFFER)
-    compression = detect_compression(buffered.peek(4)[:4])
-    source: Any
-    if compression == "gzip":
-        source = gzip.GzipFile(fileobj=buffered, mode="rb")
-    elif compression == "zstd":
-        source = zstandard.ZstdDecompressor().stream_reader(buffered, read_size=_READ_BUFFER, read_across_frames=True)
-    else:
-        source = buffered
-    return _Counted(source, limit), compression
 
 
 class _Walker:
@@ -134,22 +80,24 @@ class _Walker:
         if path is None:
             self.note(f"unsafe path {member.name[:200]!r} skipped")
             return
-        if member.isdir() or path == "/":
+        kind = member.type
+        if kind == DIRECTORY or path == "/":
             return
-        name = basename(path)
+        cut = path.rfind("/")
+        name = path[cut + 1 :]
         if name.startswith(_WHITEOUT):
+            directory = path[:cut]  # "" for an entry at the root
             if name == _OPAQUE:
-                self.opaque.append(parent(path))
+                self.opaque.append(directory or "/")
             elif not name.startswith(_WHITEOUT + _WHITEOUT):
-                directory = parent(path)
-                self.whiteouts.append((directory if directory != "/" else "") + "/" + name[len(_WHITEOUT) :])
+                self.whiteouts.append(directory + "/" + name[len(_WHITEOUT) :])
             return
-        if member.issym():
+        if kind == SYMLINK:
             if len(self.symlinks) >= self.limits.max_symlinks_per_layer:
                 raise LimitExceeded(f"the layer has more than {self.limits.max_symlinks_per_layer} symbolic links")
             self.symlinks[path] = member.linkname
-        executable = member.isfile() and bool(member.mode & 0o111)
-        if not self.prefilter.matches(path) and not (executable and self.any_executables):
+        executable = member.mode & 0o111 != 0 and member.isfile()
+        if not (executable and self.any_executables) and not self.prefilter.matches(path):
             return
         wanted: list[tuple[Cataloger, Parser]] = []
         for cataloger in self.catalogers:
@@ -190,7 +138,7 @@ class _Walker:
         active = [(c, s) for c, s in scanners if s is not None]
         source: Readable = io.BytesIO(data) if data is not None else stream
         while active:
-            chunk = source.read(_READ_BUFFER)
+            chunk = source.read(READ_BUFFER)
             still: list[tuple[Cataloger, Scanner]] = []
             for cataloger, scanner in active:
                 try:
@@ -258,17 +206,17 @@ def scan_layer(
     """
     walker = _Walker(catalogers, limits)
     stream, compression = decompressed(blob, limits.max_layer_bytes)
-    archive = TarReader(stream, chunk_size=_READ_BUFFER, max_header_bytes=limits.max_file_bytes)
+    archive = TarReader(stream, chunk_size=READ_BUFFER, max_header_bytes=limits.max_file_bytes)
     try:
         walker.walk(archive)
         if not archive.started and compression != "none":
             raise CorruptLayer(f"the layer ({compression}) decompresses to nothing")
         # An empty plain blob is a layer with no entries.
-        while stream.read(_READ_BUFFER):  # the padding after the end-of-archive marker
+        while stream.read(READ_BUFFER):  # the padding after the end-of-archive marker
             pass
     except CorruptLayer as error:
         raise CorruptLayer(f"the layer ({compression}) is not a readable tar archive: {error.message}") from None
-    except (EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as error:
+    except (EOFError, zlib.error, zstandard.ZstdError) as error:
         raise CorruptLayer(f"the layer ({compression}) is not a readable tar archive: {error}") from None
     if finish is not None:
         finish()

@@ -22,8 +22,8 @@ regular file nor a link) and their stored data is skipped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+import zlib
+from typing import NamedTuple, Protocol
 
 from shared.analysis.errors import CorruptLayer, LimitExceeded
 
@@ -47,8 +47,11 @@ _PAX_LOCAL = frozenset((b"x", b"X"))  # ``X``: the Solaris spelling of a PAX ext
 _PAX_GLOBAL = b"g"
 _GNU_LONG_NAME = b"L"
 _GNU_LONG_LINK = b"K"
+_EXTENDED = frozenset((*_PAX_LOCAL, _PAX_GLOBAL, _GNU_LONG_NAME, _GNU_LONG_LINK))
 _GNU_MAGIC = b"ustar  \x00"
 _ZERO_BLOCK = bytes(BLOCK)
+_SPACES = 8 * 0x20  # the checksum field counted as spaces
+_ADLER_MODULUS = 65521
 
 
 class Source(Protocol):
@@ -57,9 +60,12 @@ class Source(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-@dataclass(frozen=True)
-class TarEntry:
-    """One archive member: its name and link target as stored, type flag, size in bytes and mode bits."""
+class TarEntry(NamedTuple):
+    """One archive member: its name and link target as stored, type flag, size in bytes and mode bits.
+
+    A named tuple rather than a frozen dataclass: one is made per archive member, and a tuple is
+    built in a third of the time.
+    """
 
     name: str
     type: bytes
@@ -94,7 +100,13 @@ def _decode(field: bytes) -> str:
 
 
 def _number(field: bytes) -> int:
-    """A numeric header field: octal text, or GNU base-256 (high bit set in the first byte)."""
+    """A numeric header field: octal text (up to the first NUL, spaces around), or GNU base-256 (high bit set)."""
+    try:
+        # The common case at C speed: digits, then NULs or spaces. Anything else (a NUL before
+        # other bytes, base-256, an empty field) fails here and is read below.
+        return int(field.rstrip(b"\x00 "), 8)
+    except ValueError:
+        pass
     if field[0] == 0x80:
         return int.from_bytes(field[1:], "big")
     if field[0] == 0xFF:
@@ -109,12 +121,20 @@ def _number(field: bytes) -> int:
 
 
 def _checksum_matches(header: bytes) -> bool:
+    """Whether the header's checksum field is the sum of its bytes, the field itself counted as spaces.
+
+    The unsigned sum is first compared modulo 65521 at C speed: ``zlib.adler32`` of a block is one
+    plus its byte sum modulo 65521 in the low 16 bits. A block passes that check with a wrong
+    checksum only if the two differ by a multiple of 65521 (the field is read as a number first, so
+    random bytes rarely get that far). The sum some old writers made of signed chars is tried,
+    exactly, only when that fails.
+    """
     stored = header[148:156]
     expected = _number(stored)
-    unsigned = sum(header) - sum(stored) + 8 * 0x20
-    if expected == unsigned:
+    field = sum(stored)
+    if (expected - ((zlib.adler32(header) & 0xFFFF) - 1 - field + _SPACES)) % _ADLER_MODULUS == 0:
         return True
-    # Some old writers summed the bytes as signed chars.
+    unsigned = sum(header) - field + _SPACES
     signed = unsigned - 256 * sum(1 for b in header[:148] + header[156:] if b >= 0x80)
     return expected == signed
 
@@ -250,11 +270,17 @@ class TarReader:
         """The next entry (the previous one's unread content is skipped), or ``None`` at the end."""
         if self._done:
             return None
-        self._skip(self._remaining + self._padding, "an entry's content")
-        self._remaining = self._padding = 0
-        local: dict[str, str] = {}
+        if self._remaining or self._padding:
+            self._skip(self._remaining + self._padding, "an entry's content")
+            self._remaining = self._padding = 0
+        local: dict[str, str] | None = None
         while True:
-            header = self._header()
+            position = self._position
+            if len(self._buffer) - position >= BLOCK:  # the common case, inline
+                self._position = position + BLOCK
+                header: bytes | None = self._buffer[position : position + BLOCK]
+            else:
+                header = self._header()
             if header is None or header == _ZERO_BLOCK:
                 self._done = True
                 self._buffer = b""  # what follows the end-of-archive marker is not read
@@ -264,46 +290,55 @@ class TarReader:
                 raise CorruptLayer("the tar archive has a header with a bad checksum")
             flag = header[156:157]
             size = _number(header[124:136])
-            if flag in _PAX_LOCAL or flag == _PAX_GLOBAL:
-                records = pax_records(self._extended(size, "PAX header"))
-                if flag in _PAX_LOCAL:
-                    local.update(records)
-                else:
-                    self._global.update(records)
-                    self._global = {k: v for k, v in self._global.items() if v}
+            if flag in _EXTENDED:
+                local = self._extension(flag, size, local)
                 continue
-            if flag == _GNU_LONG_NAME:
-                local["path"] = _decode(self._extended(size, "long name"))
-                continue
-            if flag == _GNU_LONG_LINK:
-                local["linkpath"] = _decode(self._extended(size, "long link name"))
-                continue
-            records = {k: v for k, v in {**self._global, **local}.items() if v} if self._global or local else {}
-            # (an empty value unsets a key)
             self._entries += 1
-            return self._entry(header, flag, size, records)
+            return self._entry(header, flag, size, local)
 
-    def _entry(self, header: bytes, flag: bytes, size: int, records: dict[str, str]) -> TarEntry:
-        name = _decode(header[0:100])
+    def _extension(self, flag: bytes, size: int, local: dict[str, str] | None) -> dict[str, str] | None:
+        """Read a PAX or GNU extended header; the records for the next entry so far."""
+        if flag in (_GNU_LONG_NAME, _GNU_LONG_LINK):
+            key = "path" if flag == _GNU_LONG_NAME else "linkpath"
+            value = _decode(self._extended(size, "long name" if key == "path" else "long link name"))
+            return {**(local or {}), key: value}
+        records = pax_records(self._extended(size, "PAX header"))
+        if flag == _PAX_GLOBAL:
+            self._global = {k: v for k, v in {**self._global, **records}.items() if v}
+            return local
+        return {**local, **records} if local else records
+
+    def _entry(self, header: bytes, flag: bytes, size: int, local: dict[str, str] | None) -> TarEntry:
         if flag == GNU_SPARSE:
             self._skip_sparse_extensions(header)
-        elif header[345] and header[257:265] != _GNU_MAGIC:
+        if self._global or local:
+            # An empty value unsets a key.
+            records = {k: v for k, v in {**self._global, **(local or {})}.items() if v}
+            name = records.get("path") or self._header_name(header, flag)
+            linkname = records.get("linkpath") or (_decode(header[157:257]) if header[157] else "")
+            if "size" in records:
+                size = _pax_size(records["size"])
+        else:
+            name = self._header_name(header, flag)
+            linkname = _decode(header[157:257]) if header[157] else ""
+        if flag == REGULAR_OLD and name.endswith("/"):
+            flag = DIRECTORY
+        if flag == DIRECTORY:
+            name = name.rstrip("/")
+        elif flag not in _NO_DATA:
+            self._remaining = size
+            self._padding = -size % BLOCK
+        return TarEntry(name, flag, size, _number(header[100:108]), linkname)
+
+    @staticmethod
+    def _header_name(header: bytes, flag: bytes) -> str:
+        """The name stored in the header itself: ``name``, behind the ustar ``prefix`` when there is one."""
+        name = _decode(header[0:100])
+        if flag != GNU_SPARSE and header[345] and header[257:265] != _GNU_MAGIC:
             prefix = _decode(header[345:500])
             if prefix:
                 name = prefix + "/" + name
-        if flag == REGULAR_OLD and name.endswith("/"):
-            flag = DIRECTORY
-        name = records.get("path", name)
-        linkname = records.get("linkpath") or (_decode(header[157:257]) if header[157] else "")
-        if "size" in records:
-            size = _pax_size(records["size"])
-        if flag == DIRECTORY:
-            name = name.rstrip("/")
-        entry = TarEntry(name=name, type=flag, size=size, mode=_number(header[100:108]), linkname=linkname)
-        if entry.has_data:
-            self._remaining = size
-            self._padding = -size % BLOCK
-        return entry
+        return name
 
     def _skip_sparse_extensions(self, header: bytes) -> None:
         extended = header[482]

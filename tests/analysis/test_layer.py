@@ -10,8 +10,8 @@ import zstandard
 
 from shared.analysis import CorruptLayer, LimitExceeded, Limits, default_catalogers, scan_layer
 from shared.analysis.catalogers import python
-from shared.analysis.layer import detect_compression
-from tests.analysis.helpers import scan, tree
+from shared.analysis.compression import detect_compression
+from tests.analysis.helpers import LayerEntries, scan, tree
 from tests.support.images import build_tar, directory, hardlink, opaque, symlink, whiteout
 
 PYTHON = tree("python")
@@ -68,7 +68,7 @@ def test_truncated_layer_is_corrupt() -> None:
 
 
 def test_whiteouts_opaque_directories_and_symlinks_are_indexed() -> None:
-    entries = dict(
+    entries: LayerEntries = dict(
         [
             whiteout("/usr/lib/python3/dist-packages/old-1.0.dist-info"),
             whiteout("/top-level"),
@@ -94,13 +94,16 @@ def test_unsafe_member_names_never_escape() -> None:
 
 def test_hard_links_to_a_read_file_share_its_result() -> None:
     metadata = "/usr/lib/python3/dist-packages/x-1.dist-info/METADATA"
-    entries = {metadata: b"Name: x\nVersion: 1\n", "/usr/lib/python3/dist-packages/y-1.dist-info/METADATA": hardlink(metadata)}
+    entries: LayerEntries = {
+        metadata: b"Name: x\nVersion: 1\n",
+        "/usr/lib/python3/dist-packages/y-1.dist-info/METADATA": hardlink(metadata),
+    }
     files = scan(entries).results["python"].files
     assert [p.name for r in files.values() for p in r.packages] == ["x", "x"]
 
 
 def test_hard_links_to_an_unread_file_are_problems() -> None:
-    entries = {
+    entries: LayerEntries = {
         "/data/blob": b"Name: x\nVersion: 1\n",
         "/usr/lib/python3/dist-packages/y-1.dist-info/METADATA": hardlink("/data/blob"),
     }

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -192,6 +195,55 @@ def test_a_corrupt_header_checksum_is_a_corrupt_layer() -> None:
         read_all(bytes(later))
 
 
+def _with_checksum(data: bytes, header_offset: int, checksum: bytes) -> bytes:
+    return data[: header_offset + 148] + checksum + data[header_offset + 156 :]
+
+
+def test_a_checksum_off_by_any_amount_is_refused() -> None:
+    data = _single(tarfile.USTAR_FORMAT, "file", b"hello")
+    good = sum(data[:148]) + sum(data[156:BLOCK]) + 8 * 0x20
+    for wrong in (good - 1, good + 1, good + 256, good - 65521 + 1, 0):
+        with pytest.raises(CorruptLayer, match="checksum"):
+            read_all(_with_checksum(data, 0, b"%06o\x00 " % wrong))
+    for spelling in (b"%06o\x00 ", b"%07o\x00", b"%o       "[:8], b" %06o\x00"):
+        [(entry, content)] = read_all(_with_checksum(data, 0, (spelling % good)[:8]))
+        assert (entry.name, content) == ("file", b"hello")
+
+
+def test_a_checksum_summed_as_signed_chars_is_accepted() -> None:
+    name = "caf\u00e9-\u00fcber"  # UTF-8 bytes over 0x7f in the name field
+    data = _single(tarfile.USTAR_FORMAT, name, b"hello")
+    header = data[:BLOCK]
+    rest = header[:148] + header[156:]
+    signed = sum(b - 256 if b >= 0x80 else b for b in rest) + 8 * 0x20
+    assert signed != sum(rest) + 8 * 0x20
+    [(entry, content)] = read_all(_with_checksum(data, 0, b"%06o\x00 " % signed))
+    assert (entry.name, content) == (name, b"hello")
+
+
+@pytest.mark.parametrize(
+    ("field", "size"),
+    [
+        (b"00000000005\x00", 5),
+        (b"5          ", 5),
+        (b"     5\x00\x00\x00\x00\x00", 5),
+        (b"5\x00garbage\x00\x00", 5),  # only what comes before the first NUL counts
+        (b"\x00" * 12, 0),
+    ],
+)
+def test_number_fields_in_every_spelling_writers_use(field: bytes, size: int) -> None:
+    data = _single(tarfile.USTAR_FORMAT, "file", b"hello"[:size])
+    [(entry, content)] = read_all(_set_field(data, 0, 124, field[:12].ljust(12, b"\x00")))
+    assert (entry.size, content) == (size, b"hello"[:size])
+
+
+@pytest.mark.parametrize("field", [b"9\x00", b"5x\x00", b"\xff" + bytes(11)])
+def test_number_fields_that_are_not_octal_are_a_corrupt_layer(field: bytes) -> None:
+    data = _single(tarfile.USTAR_FORMAT, "file", b"hello")
+    with pytest.raises(CorruptLayer, match="number"):
+        read_all(_set_field(data, 0, 124, field.ljust(12, b"\x00")))
+
+
 def test_a_truncated_archive_is_a_corrupt_layer() -> None:
     data = make_archive(tarfile.PAX_FORMAT)
     start = data.index(bytes(range(256)) * 4)  # inside large.bin
@@ -233,3 +285,30 @@ def test_a_malformed_pax_record_is_a_corrupt_layer() -> None:
     broken = data[: record - 3] + b"99" + data[record - 1 :]  # "NN comment=abc\n" with a wrong length
     with pytest.raises(CorruptLayer):
         read_all(broken)
+
+
+def _gnu_sparse_archive(directory: Path) -> bytes:
+    """GNU tar's own archive of a file with ten data regions (so extension blocks follow its header), then a small file."""
+    tar = shutil.which("tar")
+    assert tar is not None, "GNU tar is part of every Debian system"
+    with (directory / "holes").open("wb") as holes:
+        for region in range(10):
+            holes.seek(region * 1024 * 1024)
+            holes.write(b"data%d" % region * 100)
+    (directory / "after.txt").write_bytes(b"after\n")
+    subprocess.run([tar, "--format=gnu", "--sparse", "-cf", "sparse.tar", "holes", "after.txt"], cwd=directory, check=True)
+    data = (directory / "sparse.tar").read_bytes()
+    assert data[156:157] == b"S" and data[482] == 1  # a sparse entry with extension blocks
+    return data
+
+
+@pytest.mark.parametrize("renamed", [False, True])
+def test_gnu_sparse_entries_are_skipped_with_their_extension_blocks(tmp_path: Path, renamed: bool) -> None:
+    data = _gnu_sparse_archive(tmp_path)
+    if renamed:  # a PAX header naming the sparse entry: the name comes from it, the extension blocks are still skipped
+        data = _single(tarfile.PAX_FORMAT, "ignored", b"", {"path": "usr/lib/renamed"})[: 2 * BLOCK] + data
+    for chunk_size in (1024 * 1024, 700):
+        [(sparse, _), (after, content)] = read_all(data, chunk_size=chunk_size, most=333)
+        assert sparse.name == ("usr/lib/renamed" if renamed else "holes")
+        assert sparse.type == b"S" and not sparse.isfile() and not sparse.islnk()
+        assert (after.name, content) == ("after.txt", b"after\n")

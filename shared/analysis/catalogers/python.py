@@ -6,6 +6,7 @@ is RFC 822 headers). Requirements files and lock files are never read: only inst
 
 from __future__ import annotations
 
+import re
 from email.parser import BytesHeaderParser
 
 from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, purl
@@ -14,10 +15,13 @@ from shared.analysis.model import FileResult, OSInfo, PackageRecord
 NAME = "python"
 VERSION = 1
 
+_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
+
 
 def parse_metadata(path: str, data: bytes, context: ParseContext) -> FileResult:
     """The one distribution described by a ``METADATA`` / ``PKG-INFO`` file."""
-    headers = BytesHeaderParser().parsebytes(data)
+    # The headers end at the first empty line; the long description after it is not parsed.
+    headers = BytesHeaderParser().parsebytes(_END_OF_HEADERS.split(data, maxsplit=1)[0])
     name, version = headers.get("Name"), headers.get("Version")
     if not name or not version:
         raise ParseError("core metadata without Name or Version")
