@@ -41,7 +41,8 @@ def _purl(key: PackageKey, version: str) -> str:
 
 def _versions(records: list[Advisory], key: PackageKey) -> tuple[list[str], list[str]]:
     """Versions some record of ``key`` affects (listed, or introduced), and its fixed versions."""
-    affected, fixed = [], []
+    affected: list[str] = []
+    fixed: list[str] = []
     for record in records:
         for entry in record.affected:
             if entry.package is None or PackageKey.of(entry.package.ecosystem, entry.package.name) != key:

@@ -38,7 +38,7 @@ REGISTRY = "bench.azurecr.io"
 REPOSITORY = "bench/app"
 
 
-def timed_run(count: int, concurrency: int, action: Callable[[int], None]) -> tuple[float, list[float]]:
+def timed_run(count: int, concurrency: int, action: Callable[[int], object]) -> tuple[float, list[float]]:
     """Run ``action(i)`` for i < count on ``concurrency`` threads; wall time and per-call latencies (s)."""
     latencies: list[float] = []
     lock = threading.Lock()

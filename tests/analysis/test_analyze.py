@@ -19,11 +19,11 @@ from shared.analysis import (
 from shared.analysis.catalogers import python
 from shared.analysis.catalogers.base import GlobCataloger, Parser
 from shared.registry import Platform, RegistryClient
-from tests.analysis.helpers import names, tree
+from tests.analysis.helpers import LayerEntries, names, tree
 from tests.support.images import Layer, make_layer, push_image, push_index, symlink, whiteout
 from tests.support.registry import RegistryServer
 
-BASE_ENTRIES = {**tree("distro/debian"), "/etc/os-release": symlink("../usr/lib/os-release"), **tree("dpkg")}
+BASE_ENTRIES: LayerEntries = {**tree("distro/debian"), "/etc/os-release": symlink("../usr/lib/os-release"), **tree("dpkg")}
 
 
 @pytest.fixture
@@ -50,7 +50,8 @@ def test_an_image_is_analyzed_from_the_registry(registry: RegistryServer, client
     repo = repository()
     base = make_layer(BASE_ENTRIES, "gzip")
     python_layer = make_layer(tree("python"), "zstd")
-    npm_layer = make_layer({**tree("npm"), **dict([whiteout("/usr/lib/python3/dist-packages/PyJWT-2.6.0.egg-info")])}, "none")
+    npm_entries: LayerEntries = {**tree("npm"), **dict([whiteout("/usr/lib/python3/dist-packages/PyJWT-2.6.0.egg-info")])}
+    npm_layer = make_layer(npm_entries, "none")
     pushed = push_image(registry, repo, "v1", [base, python_layer, npm_layer])
 
     analysis = analyze_image(client, repo, "v1")

@@ -9,13 +9,17 @@ from shared.analysis import INDEX_NAME, CacheKey, LayerIndex, LayerResult, Memor
 from shared.analysis.catalogers import npm, python
 from shared.analysis.catalogers.base import GlobCataloger, Parser
 from shared.registry import RegistryClient
-from tests.analysis.helpers import scan, tree
-from tests.support.images import make_layer, push_image, symlink, whiteout
+from tests.analysis.helpers import LayerEntries, scan, tree
+from tests.support.images import Entry, make_layer, push_image, symlink, whiteout
 from tests.support.registry import RegistryServer
 
 
 def test_serialized_forms_round_trip_through_json() -> None:
-    layer = {**tree("python"), **tree("dpkg"), "/etc/os-release": symlink("../usr/lib/os-release")}
+    layer: dict[str, bytes | str | Entry] = {
+        **tree("python"),
+        **tree("dpkg"),
+        "/etc/os-release": symlink("../usr/lib/os-release"),
+    }
     layer.update(dict([whiteout("/opt/gone")]))
     result = scan(layer)
     for value in result.results.values():
@@ -51,7 +55,8 @@ def _client(registry: RegistryServer) -> RegistryClient:
 
 def test_unreadable_cache_entries_are_recomputed(registry: RegistryServer) -> None:
     repo = f"analysis/{uuid.uuid4().hex[:12]}"
-    layer = make_layer({**tree("npm"), "/id": uuid.uuid4().hex})
+    entries: LayerEntries = {**tree("npm"), "/id": uuid.uuid4().hex}
+    layer = make_layer(entries)
     push_image(registry, repo, "v1", [layer])
     cache = MemoryLayerCache()
     with _client(registry) as client:
@@ -66,7 +71,8 @@ def test_unreadable_cache_entries_are_recomputed(registry: RegistryServer) -> No
 
 def test_a_cataloger_reading_other_paths_rereads_every_layer(registry: RegistryServer) -> None:
     repo = f"analysis/{uuid.uuid4().hex[:12]}"
-    layers = [make_layer({"/etc/hostname": uuid.uuid4().hex}), make_layer({**tree("python"), "/id": uuid.uuid4().hex})]
+    python_entries: LayerEntries = {**tree("python"), "/id": uuid.uuid4().hex}
+    layers = [make_layer({"/etc/hostname": uuid.uuid4().hex}), make_layer(python_entries)]
     push_image(registry, repo, "v1", layers)
     cache = MemoryLayerCache()
     current = python.cataloger()

@@ -6,6 +6,7 @@ import pytest
 
 from shared.analysis import OSInfo
 from shared.analysis.catalogers import dotnet, dpkg, npm, php, python, rpm, ruby
+from shared.analysis.catalogers.base import ParseError
 from tests.analysis.helpers import names, scan, squashed, tree
 
 DEBIAN = tree("distro/debian")
@@ -123,9 +124,9 @@ def test_rpm_berkeley_db_is_recorded_as_unsupported() -> None:
 
 def test_rpm_header_blobs_that_do_not_fit_are_problems() -> None:
     assert rpm.parse_header(b"\x00\x00\x00\x01\x00\x00\x00\x00" + b"\x00" * 16) == {}
-    with pytest.raises(rpm.ParseError, match="do not fit"):
+    with pytest.raises(ParseError, match="do not fit"):
         rpm.parse_header(b"\x00\x00\x00\x09\x00\x00\x10\x00")
-    with pytest.raises(rpm.ParseError, match="too short"):
+    with pytest.raises(ParseError, match="too short"):
         rpm.parse_header(b"\x00\x00")
 
 

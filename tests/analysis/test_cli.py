@@ -17,12 +17,17 @@ from cyclonedx.validation.json import JsonStrictValidator
 from shared.cli import analyze
 from shared.errors import LookoutError
 from shared.registry import Platform
-from tests.analysis.helpers import tree
+from tests.analysis.helpers import LayerEntries, tree
 from tests.support.images import push_image, push_index, symlink
 from tests.support.registry import RegistryServer
 
 ROOT = Path(__file__).resolve().parents[2]
-BASE = {**tree("distro/debian"), "/etc/os-release": symlink("../usr/lib/os-release"), **tree("dpkg"), **tree("python")}
+BASE: LayerEntries = {
+    **tree("distro/debian"),
+    "/etc/os-release": symlink("../usr/lib/os-release"),
+    **tree("dpkg"),
+    **tree("python"),
+}
 
 
 @pytest.fixture

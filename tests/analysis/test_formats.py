@@ -9,7 +9,7 @@ import jsonschema
 
 from shared.analysis import ImageAnalysis, PlatformAnalysis
 from shared.analysis.formats import to_cyclonedx, to_document, to_spdx, to_table
-from tests.analysis.helpers import squashed, tree
+from tests.analysis.helpers import LayerEntries, squashed, tree
 from tests.support.images import symlink
 from tests.support.schemas import assert_valid_cyclonedx, assert_valid_spdx, spdx_schema
 
@@ -18,7 +18,7 @@ INDEX = "sha256:" + "cd" * 32
 
 
 def analysis() -> ImageAnalysis:
-    layers = [
+    layers: list[LayerEntries] = [
         {**tree("distro/debian"), "/etc/os-release": symlink("../usr/lib/os-release"), **tree("dpkg")},
         {**tree("python"), **tree("npm"), **tree("java"), **tree("php")},
         {"/app/node_modules/broken/package.json": b"{"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.analysis.model import LayerIndex
 from shared.analysis.squash import squash
-from tests.analysis.helpers import names, squashed, tree
+from tests.analysis.helpers import LayerEntries, names, squashed, tree
 from tests.support.images import directory, opaque, symlink, whiteout
 
 DEBIAN = tree("distro/debian")
@@ -37,7 +37,7 @@ def test_a_package_recreated_above_a_whiteout_is_present_and_attributed_to_its_l
 
 
 def test_a_whiteout_does_not_hide_its_own_layer() -> None:
-    layer = {**dict([whiteout(f"{SITE}/alpha-1.0.dist-info")]), **dist("alpha", "1.0")}
+    layer: LayerEntries = {**dict([whiteout(f"{SITE}/alpha-1.0.dist-info")]), **dist("alpha", "1.0")}
     _, packages, _, _ = squashed([layer])
     assert names(packages) == ["alpha@1.0"]
 
@@ -49,7 +49,7 @@ def test_a_whiteout_of_a_parent_directory_hides_everything_below() -> None:
 
 def test_an_opaque_directory_hides_lower_content_but_not_its_own() -> None:
     lower = {**dist("alpha", "1.0"), **dist("beta", "2.0")}
-    upper = {**dict([opaque(SITE)]), **dist("gamma", "3.0")}
+    upper: LayerEntries = {**dict([opaque(SITE)]), **dist("gamma", "3.0")}
     _, packages, _, _ = squashed([lower, upper, dist("delta", "4.0")])
     assert names(packages) == ["delta@4.0", "gamma@3.0"]
 
@@ -95,7 +95,7 @@ def test_a_file_replaced_by_a_symlink_is_gone() -> None:
 
 
 def test_distro_in_the_base_layer_qualifies_os_packages_of_a_higher_layer() -> None:
-    base = {**DEBIAN, "/etc/os-release": symlink("../usr/lib/os-release")}
+    base: LayerEntries = {**DEBIAN, "/etc/os-release": symlink("../usr/lib/os-release")}
     os_info, packages, _, digests = squashed([base, {"/etc/motd": b"hi"}, status(("curl", "7.88.1-10"))])
     assert os_info is not None and os_info.distro == "debian-12"
     assert packages[0].purl == "pkg:deb/debian/curl@7.88.1-10?arch=amd64&distro=debian-12"
@@ -104,7 +104,7 @@ def test_distro_in_the_base_layer_qualifies_os_packages_of_a_higher_layer() -> N
 
 def test_os_release_replaced_in_a_higher_layer_wins() -> None:
     alpine = tree("distro/alpine")
-    base = {**DEBIAN, "/etc/os-release": symlink("../usr/lib/os-release")}
+    base: LayerEntries = {**DEBIAN, "/etc/os-release": symlink("../usr/lib/os-release")}
     os_info, _, _, _ = squashed([base, alpine])
     assert os_info is not None and os_info.id == "alpine"
 

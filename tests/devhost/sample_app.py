@@ -94,7 +94,7 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @app.route(route="nothing")
-def returns_nothing(req: func.HttpRequest):  # returns no response, on purpose
+def returns_nothing(req: func.HttpRequest) -> None:  # returns no response, on purpose
     return None
 
 

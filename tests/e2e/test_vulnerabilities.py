@@ -84,7 +84,7 @@ def test_vulnerable_image_matched_and_kept_current(stack: Stack, tmp_path: Path)
     assert image["vulnerabilities"]["critical"] >= 1  # the crafted lodash record is CVSS 9.8
     report = vulnerabilities(stack, "vuln/app", "1")
     (platform,) = report["platforms"]
-    by_package = {}
+    by_package: dict[str, list[dict[str, Any]]] = {}
     for finding in platform["findings"]:
         by_package.setdefault(finding["name"], []).append(finding)
     assert {"requests", "lodash"} <= set(by_package)

@@ -21,7 +21,8 @@ handler = events.build().get_user_function()
 
 
 def sample(name: str) -> list[dict[str, Any]]:
-    return json.loads((SAMPLES / name).read_text())
+    samples: list[dict[str, Any]] = json.loads((SAMPLES / name).read_text())
+    return samples
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
-from rfc3986_validator import validate_rfc3986
+from rfc3986_validator import validate_rfc3986  # type: ignore[import-untyped]  # ships neither stubs nor py.typed
 
 
 def spdx_schema() -> dict[str, Any]:

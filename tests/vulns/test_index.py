@@ -30,7 +30,7 @@ def test_lookup_by_normalized_package_key() -> None:
 def test_importing_the_same_data_again_changes_nothing() -> None:
     index = MemoryIndex()
     first = index.import_records([_flask()])
-    assert (first.added, first.changed, first.changed_keys) == (1, 1, {PackageKey("PyPI", "flask")})
+    assert (first.added, first.changed, first.changed_keys) == (1, 1, frozenset({PackageKey("PyPI", "flask")}))
     again = index.import_records([_flask()])
     assert (again.changed, again.unchanged, again.changed_keys, again.changed_ids) == (0, 1, frozenset(), frozenset())
     assert again.snapshot == first.snapshot
@@ -45,7 +45,7 @@ def test_a_changed_record_reports_its_old_and_new_package_keys() -> None:
         modified="2024-06-01T00:00:00Z",
     )
     result = index.import_records([moved])
-    assert (result.updated, result.changed_ids) == (1, {"PYSEC-2024-10"})
+    assert (result.updated, result.changed_ids) == (1, frozenset({"PYSEC-2024-10"}))
     assert result.changed_keys == {PackageKey("PyPI", "flask"), PackageKey("PyPI", "werkzeug")}
     assert index.records_for(PackageKey("PyPI", "flask")) == ()
     assert index.get("PYSEC-2024-10") == moved
@@ -71,7 +71,7 @@ def test_withdrawal_is_a_change() -> None:
     index = MemoryIndex()
     index.import_records([_flask()])
     result = index.import_records([_flask(withdrawn="2024-07-01T00:00:00Z", modified="2024-07-01T00:00:00Z")])
-    assert (result.updated, result.withdrawn, result.changed_keys) == (1, 1, {PackageKey("PyPI", "flask")})
+    assert (result.updated, result.withdrawn, result.changed_keys) == (1, 1, frozenset({PackageKey("PyPI", "flask")}))
 
 
 def test_a_complete_feed_removes_what_it_no_longer_has_in_its_ecosystems() -> None:
@@ -80,7 +80,7 @@ def test_a_complete_feed_removes_what_it_no_longer_has_in_its_ecosystems() -> No
     gone = advisory("PYSEC-2024-11", affected("PyPI", "jinja2", ("introduced", "0"), ("fixed", "3.1")))
     index.import_records([_flask(), gone, go])
     result = index.import_records([_flask()], complete_ecosystems=["PyPI"])
-    assert (result.removed, result.unchanged, result.changed_ids) == (1, 1, {"PYSEC-2024-11"})
+    assert (result.removed, result.unchanged, result.changed_ids) == (1, 1, frozenset({"PYSEC-2024-11"}))
     assert result.changed_keys == {PackageKey("PyPI", "jinja2")}
     assert index.get("GO-2024-1") is not None, "other ecosystems are left alone"
     assert len(index) == 2

@@ -71,7 +71,7 @@ def test_pypa_listed_versions_agree_with_the_ranges(pypa_records: list[Advisory]
 def test_pypa_listed_versions_all_match_through_the_matcher(pypa_records: list[Advisory]) -> None:
     """From a package URL to a finding, for every tenth listed version of every record (the
     unparseable ones too: they match by their exact string)."""
-    missing = []
+    missing: list[tuple[str, str]] = []
     for advisory in pypa_records:
         if advisory.is_withdrawn:
             continue

@@ -32,7 +32,7 @@ def _cmp(scheme: VersionScheme, a: str, b: str) -> int:
 def _assert_ascending(scheme: VersionScheme, versions: list[str]) -> None:
     for a, b in itertools.pairwise(versions):
         assert _cmp(scheme, a, b) == -1, (a, b)
-    assert sorted(reversed(versions), key=functools.cmp_to_key(lambda a, b: _cmp(scheme, a, b))) == versions
+    assert sorted(reversed(versions), key=functools.cmp_to_key(functools.partial(_cmp, scheme))) == versions
 
 
 def test_semver_precedence_example_of_the_specification() -> None:
