@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import zstandard
 
-from shared.analysis.catalogers.base import Cataloger, ParseContext, Parser, Readable, Scanner
+from shared.analysis.catalogers.base import Cataloger, ParseContext, Parser, Scanner
 from shared.analysis.compression import READ_BUFFER, decompressed
 from shared.analysis.errors import CorruptLayer, LimitExceeded
 from shared.analysis.limits import Limits
@@ -136,9 +136,9 @@ class _Walker:
             data = stream.read()
         problems: dict[str, str] = {}
         active = [(c, s) for c, s in scanners if s is not None]
-        source: Readable = io.BytesIO(data) if data is not None else stream
+        source = io.BytesIO(data) if data is not None else stream
+        chunk = source.read(READ_BUFFER)  # the first chunk whole (scanners look at the file's start)
         while active:
-            chunk = source.read(READ_BUFFER)
             still: list[tuple[Cataloger, Scanner]] = []
             for cataloger, scanner in active:
                 try:
@@ -149,6 +149,8 @@ class _Walker:
                 except Exception as error:  # recorded at the file's location, like a parse failure
                     problems[cataloger.name] = _describe(error)
             active = still if chunk else []
+            if active:
+                chunk = source.read1(READ_BUFFER)  # the chunks as they come, not joined
         for cataloger, parser in parsers:
             result = self.parse(parser, path, member.size, data)
             if result is not None:

@@ -254,6 +254,27 @@ class TarReader:
             size -= take
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
+    def read1(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes of the current entry's content (all buffered when negative), without joining chunks.
+
+        Returns what the current chunk holds of the content (reading the next chunk only when none
+        is left), so it may return fewer bytes than asked before the end; ``b""`` once it is all
+        read. A chunk consumed whole is returned as it is, not copied.
+        """
+        if self._remaining == 0:
+            return b""
+        if self._available() == 0 and not self._fill():
+            raise CorruptLayer("the tar archive ends inside an entry's content")
+        take = min(self._remaining, self._available())
+        if 0 <= size < take:
+            take = size
+        start = self._position
+        self._position = start + take
+        self._remaining -= take
+        if start == 0 and take == len(self._buffer):
+            return self._buffer
+        return self._buffer[start : start + take]
+
     def _header(self) -> bytes | None:
         """The next 512-byte header block, or ``None`` at the end of the source between entries."""
         if self._available() == 0 and not self._fill():
@@ -363,3 +384,9 @@ class EntryContent:
         if self._reader.entries != self._entry:
             return b""
         return self._reader.read(size)
+
+    def read1(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes, perhaps fewer before the end, without copying (see :meth:`TarReader.read1`)."""
+        if self._reader.entries != self._entry:
+            return b""
+        return self._reader.read1(size)

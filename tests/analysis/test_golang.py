@@ -87,6 +87,35 @@ def test_build_info_across_the_read_chunk_boundary() -> None:
     assert result is not None and len(result.packages) == 4
 
 
+def _feed_in_chunks(data: bytes, sizes: list[int]) -> FileResult | None:
+    """Push ``data`` to a scanner in chunks: the first MiB whole (as the layer walker does), then ``sizes`` in turn."""
+    scanner = golang.GoBinaryScanner("/app/server", len(data), ParseContext())
+    position, turn = 0, 0
+    first = min(len(data), 1024 * 1024)
+    pieces = [data[:first]]
+    position = first
+    while position < len(data):
+        size = sizes[turn % len(sizes)]
+        pieces.append(data[position : position + size])
+        position += size
+        turn += 1
+    for piece in pieces:
+        if not scanner.feed(piece):
+            break
+    return scanner.finish()
+
+
+@pytest.mark.parametrize("sizes", [[1], [7, 13], [47, 48, 49], [4096], [1024 * 1024]])
+def test_build_info_is_found_wherever_the_chunks_split_it(sizes: list[int]) -> None:
+    info = build_info("go1.22.0", MODINFO)
+    decoy = golang.MAGIC + b"\x08\x02 an unaligned string constant"
+    for at in range(1024 * 1024 - 64, 1024 * 1024 + 80, 16):
+        data = bytearray(executable(at, info, size=1024 * 1024 + 4096))
+        data[at - 56 : at - 56 + len(decoy)] = decoy  # 8 bytes off the 16-byte alignment, ending before the header
+        result = _feed_in_chunks(bytes(data), sizes)
+        assert result is not None and len(result.packages) == 4, (sizes, at)
+
+
 def test_unaligned_magic_is_not_build_info() -> None:
     decoy = golang.MAGIC + b"\x08\x02 this is a string constant, not the header"
     data = executable(100, decoy + b"\x00" * 3 + build_info("go1.21.0", MODINFO)[:0])

@@ -69,6 +69,23 @@ def test_audit_data_across_chunk_boundaries() -> None:
         assert result is not None and len(result.packages) == 6000
 
 
+@pytest.mark.parametrize("sizes", [[1], [100, 511, 512], [4096]])
+def test_audit_data_is_found_wherever_small_chunks_split_it(sizes: list[int]) -> None:
+    section = audit_section()
+    first = 64 * 1024
+    for at in (first - 600, first - 512, first - 511, first - 300, first - 2, first - 1, first, first + 1):
+        data = b"\x7fELF" + bytes(at - 4) + section + bytes(700)
+        scanner = rust.AuditDataScanner("/usr/local/bin/hello", len(data), ParseContext(Limits()))
+        position, turn = first, 0
+        going = scanner.feed(data[:first])
+        while going and position < len(data):
+            size = sizes[turn % len(sizes)]
+            going = scanner.feed(data[position : position + size])
+            position, turn = position + size, turn + 1
+        result = scanner.finish()
+        assert result is not None and len(result.packages) == 4, (sizes, at)
+
+
 def test_other_zlib_streams_and_plain_binaries_are_not_audit_data() -> None:
     other = zlib.compress(b'{"something": "else"}' * 20)
     assert scan(elf(other)) is None

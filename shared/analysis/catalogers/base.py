@@ -48,7 +48,11 @@ class Readable(Protocol):
 
 
 class Scanner(Protocol):
-    """Reads one file pushed to it in chunks, front to back; memory is the scanner's own business."""
+    """Reads one file pushed to it in chunks, front to back; memory is the scanner's own business.
+
+    The first chunk is the file's first MiB (the whole file when smaller); later ones may be of any
+    size but empty.
+    """
 
     def feed(self, chunk: bytes) -> bool:
         """Take the next chunk; ``False`` once the scanner needs no more of the file."""

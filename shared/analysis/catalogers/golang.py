@@ -65,14 +65,19 @@ def _strings(data: bytes) -> tuple[str, str] | None:
 class BuildInfoSearch:
     """Finds the build information header in a file pushed chunk by chunk (see the module docstring).
 
-    ``found`` is ``(go version, module info)`` once complete. Holds at most one chunk plus the build
-    information; raises :class:`ParseError` for an old (non-inline) header or a truncated one.
+    ``found`` is ``(go version, module info)`` once complete. Each chunk is searched where it is;
+    only the last few bytes of the one before are kept, to find a header that straddles two chunks.
+    Holds at most that, plus the build information once found; raises :class:`ParseError` for an
+    old (non-inline) header or a truncated one.
     """
+
+    _KEEP = _HEADER + 16
+    """Bytes kept from the end of a chunk: a header starting there is checked with the next one."""
 
     def __init__(self) -> None:
         self.found: tuple[str, str] | None = None
-        self._buffer = b""
-        self._offset = 0  # file offset of _buffer[0]
+        self._tail = b""  # the last bytes seen, at most _KEEP
+        self._tail_offset = 0  # file offset of _tail[0]
         self._header: bytes | None = None
 
     def feed(self, chunk: bytes) -> bool:
@@ -82,23 +87,38 @@ class BuildInfoSearch:
         if self._header is not None:
             self._header += chunk
             return self._complete(self._header)
-        buffer = self._buffer + chunk
-        start = 0
-        while (position := buffer.find(MAGIC, start)) >= 0:
-            if position + _HEADER > len(buffer):
-                break
-            if (self._offset + position) % 16 or buffer[position + 14] not in (4, 8):
-                start = position + 1
-                continue
-            if not buffer[position + 15] & 0x2:
-                raise ParseError("Go build information of a Go release before 1.18 (not inline) is not supported")
-            self._header = buffer[position:]
-            self._buffer = b""
-            return self._complete(self._header)
-        keep = min(len(buffer), _HEADER + 16)
-        self._offset += len(buffer) - keep
-        self._buffer = buffer[len(buffer) - keep :]
+        if self._tail:
+            seam = self._tail + chunk[: self._KEEP]
+            position = self._header_in(seam, self._tail_offset, starting_before=len(self._tail))
+            if position is not None:
+                return self._start(seam[position:] + chunk[self._KEEP :])
+        chunk_offset = self._tail_offset + len(self._tail)
+        position = self._header_in(chunk, chunk_offset, starting_before=len(chunk))
+        if position is not None:
+            return self._start(chunk[position:])
+        seen = self._tail + chunk if len(chunk) < self._KEEP else chunk
+        self._tail = seen[-self._KEEP :]
+        self._tail_offset = chunk_offset + len(chunk) - len(self._tail)
         return True
+
+    @staticmethod
+    def _header_in(data: bytes, offset: int, *, starting_before: int) -> int | None:
+        """Where in ``data`` (at file offset ``offset``) a whole header starts, before ``starting_before``."""
+        start = 0
+        while (position := data.find(MAGIC, start, starting_before + len(MAGIC) - 1)) >= 0:
+            if position + _HEADER > len(data):
+                return None  # checked once more bytes are there
+            if (offset + position) % 16 == 0 and data[position + 14] in (4, 8):
+                if not data[position + 15] & 0x2:
+                    raise ParseError("Go build information of a Go release before 1.18 (not inline) is not supported")
+                return position
+            start = position + 1
+        return None
+
+    def _start(self, header: bytes) -> bool:
+        self._header = header
+        self._tail = b""
+        return self._complete(header)
 
     def _complete(self, header: bytes) -> bool:
         self.found = _strings(header)

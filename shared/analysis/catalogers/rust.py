@@ -54,7 +54,7 @@ class AuditDataScanner:
         self._limit = context.limits.max_file_bytes
         self._started = False
         self._executable = False
-        self._buffer = b""
+        self._tail = b""  # the last bytes of the chunk before, where a candidate could not be probed yet
         self._inflater: zlib._Decompress | None = None
         self._inflated = bytearray()
 
@@ -66,18 +66,32 @@ class AuditDataScanner:
                 return False
         if self._inflater is not None:
             return self._inflate(chunk)
-        buffer = self._buffer + chunk
-        for match in _ZLIB_HEADER.finditer(buffer):
-            start = match.start()
-            if start + _PROBE > len(buffer):
-                self._buffer = buffer[start:]
-                return True
-            if self._looks_like_audit_data(buffer[start : start + _PROBE]):
-                self._inflater = zlib.decompressobj()
-                self._buffer = b""
-                return self._inflate(buffer[start:])
-        self._buffer = buffer[-(_PROBE - 1) :]
+        # Each chunk is searched where it is; a candidate in the last bytes of the one before is
+        # probed with the start of this one.
+        if self._tail:
+            seam = self._tail + chunk[:_PROBE]
+            start = self._audit_data_in(seam, starting_before=len(self._tail))
+            if start is not None:
+                return self._begin(seam[start:] + chunk[_PROBE:])
+        start = self._audit_data_in(chunk, starting_before=len(chunk))
+        if start is not None:
+            return self._begin(chunk[start:])
+        seen = self._tail + chunk if len(chunk) < _PROBE - 1 else chunk
+        self._tail = seen[-(_PROBE - 1) :]
         return True
+
+    def _audit_data_in(self, data: bytes, *, starting_before: int) -> int | None:
+        """Where in ``data`` the audit data starts, among candidates with a whole probe after them."""
+        for match in _ZLIB_HEADER.finditer(data, 0, min(len(data) - _PROBE + 2, starting_before + 1)):
+            start = match.start()
+            if self._looks_like_audit_data(data[start : start + _PROBE]):
+                return start
+        return None
+
+    def _begin(self, data: bytes) -> bool:
+        self._inflater = zlib.decompressobj()
+        self._tail = b""
+        return self._inflate(data)
 
     @staticmethod
     def _looks_like_audit_data(probe: bytes) -> bool:
@@ -100,10 +114,9 @@ class AuditDataScanner:
     def finish(self) -> FileResult | None:
         if self._inflater is None:
             # Candidates too close to the end of the file to be probed while it streamed.
-            for match in _ZLIB_HEADER.finditer(self._buffer):
-                if self._looks_like_audit_data(self._buffer[match.start() : match.start() + _PROBE]):
-                    self._inflater = zlib.decompressobj()
-                    self._inflate(self._buffer[match.start() :])
+            for match in _ZLIB_HEADER.finditer(self._tail):
+                if self._looks_like_audit_data(self._tail[match.start() : match.start() + _PROBE]):
+                    self._begin(self._tail[match.start() :])
                     break
         if self._inflater is None:
             return None
