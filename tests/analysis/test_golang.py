@@ -139,3 +139,39 @@ def test_go_binaries_in_a_layer_only_when_executable() -> None:
     assert problems == []
     assert {p.path for p in packages} == {"/usr/local/bin/server"}
     assert "golang.org/x/text@v0.14.0" in names(packages)
+
+
+def _main_module(info: str) -> tuple[str, str, str] | None:
+    packages = golang.parse_module_info("go1.23.4", info)
+    main = [p for p in packages if p.meta.get("main") == "true"]
+    assert len(main) <= 1
+    return (main[0].name, main[0].version, main[0].meta.get("version_from", "")) if main else None
+
+
+DEVEL = "path\tgithub.com/acme/tool/cmd/tool\nmod\tgithub.com/acme/tool\t(devel)\t\n"
+VCS = "build\tvcs=git\nbuild\tvcs.revision=5e16e5031a13f8a11057feb8544decebfc43b4ed\nbuild\tvcs.time=2024-12-13T18:30:11Z\n"
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        (DEVEL + "build\t-ldflags=\"-w -s -X main.version=1.18.1 -X main.gitCommit=5e16e50\"\n" + VCS,
+         ("github.com/acme/tool", "v1.18.1", "ldflags")),
+        (DEVEL + "build\t-ldflags=\"-X 'github.com/acme/tool/internal/version.Version=v2.0.0-rc.1'\"\n",
+         ("github.com/acme/tool", "v2.0.0-rc.1", "ldflags")),
+        (DEVEL + "build\t-ldflags=\"-X main.version=dev\"\n" + VCS,  # not a version: the commit says more
+         ("github.com/acme/tool", "v0.0.0-20241213183011-5e16e5031a13", "vcs")),
+        (DEVEL, ("github.com/acme/tool", "(devel)", "")),
+        ("path\tgithub.com/docker/distribution/cmd/registry\n"
+         "build\t-ldflags=\"-X github.com/docker/distribution/version.Version=v2.8.2+ds1\"\n",
+         ("github.com/docker/distribution/cmd/registry", "v2.8.2+ds1", "ldflags")),
+        ("path\tgithub.com/docker/distribution/cmd/registry\nbuild\t-trimpath=true\n", None),
+        ("path\tgithub.com/acme/tool/cmd/tool\nmod\tgithub.com/acme/tool\tv1.4.0\th1:abc=\n"
+         "build\t-ldflags=\"-X main.version=9.9.9\"\n",
+         ("github.com/acme/tool", "v1.4.0", "")),
+    ],
+)
+def test_the_main_module_version_comes_from_the_linker_flags_or_the_commit(
+    info: str, expected: tuple[str, str, str] | None
+) -> None:
+    assert _main_module(info) == expected

@@ -6,17 +6,21 @@ the 14-byte magic ``\\xff Go buildinf:`` at a 16-byte-aligned offset, a pointer 
 (bit 2: strings are inline), then two varint-length-prefixed strings, the Go version and the module
 information. The module information is framed by 16-byte sentinels and lists ``path``, ``mod``
 (main module), ``dep`` (dependencies), ``=>`` (the replacement of the line above) and ``build``
-settings, tab-separated. Binaries of older Go versions (pointers instead of inline strings) are
+settings, tab-separated. A main module built from a checkout has the version ``(devel)``; its
+version is then taken from the linker flags or the commit (:func:`main_version`), as release
+builds stamp it there. Binaries of older Go versions (pointers instead of inline strings) are
 recorded as unsupported. Memory is one chunk plus the build information, whatever the file size.
 """
 
 from __future__ import annotations
 
+import re
+
 from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, purl
 from shared.analysis.model import FileResult, OSInfo, PackageRecord
 
 NAME = "go"
-VERSION = 1
+VERSION = 2
 
 MAGIC = b"\xff Go buildinf:"
 _HEADER = 32
@@ -133,14 +137,42 @@ class BuildInfoSearch:
         return self.found
 
 
+_DEVEL = "(devel)"
+_LDFLAGS_SETTING = re.compile(r"-X[= ]?['\"]?([^\s='\"]+)=([^\s'\"]+)")
+_SEMVER = re.compile(r"v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?")
+
+
+def main_version(settings: dict[str, str]) -> tuple[str, str] | None:
+    """The main module's version when the Go toolchain recorded none (``(devel)``): ``(version, source)``.
+
+    From the linker flags first: a ``-X <package>.version=1.2.3`` assignment (any variable whose
+    name is ``version`` in any case, a semantic version as the value; ``v`` added when missing).
+    Else from the version control settings, as a Go pseudo-version
+    (``v0.0.0-<commit time, UTC>-<12 hex digits of the revision>``). ``None`` when neither is there.
+    """
+    for variable, value in _LDFLAGS_SETTING.findall(settings.get("-ldflags", "")):
+        if variable.rsplit(".", 1)[-1].lower() == "version" and _SEMVER.fullmatch(value):
+            return (value if value.startswith("v") else "v" + value), "ldflags"
+    revision, committed = settings.get("vcs.revision", ""), settings.get("vcs.time", "")
+    if re.fullmatch(r"[0-9a-f]{12,}", revision) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", committed):
+        stamp = committed.replace("-", "").replace(":", "").replace("T", "").rstrip("Z")
+        return f"v0.0.0-{stamp}-{revision[:12]}", "vcs"
+    return None
+
+
 def parse_module_info(go_version: str, info: str) -> tuple[PackageRecord, ...]:
-    """The packages of a binary's module information: the main module, its dependencies, and the standard library."""
+    """The packages of a binary's module information: the main module, its dependencies, and the standard library.
+
+    The main module is the ``mod`` line, else the main package's ``path`` when a version can be
+    derived for it; a ``(devel)`` version is replaced by :func:`main_version` when it finds one.
+    """
     if len(info) >= 33 and info[-17] == "\n":
         info = info[16:-16]
     settings: dict[str, str] = {}
     modules: list[list[str]] = []
     main: list[str] | None = None
     last: list[str] | None = None
+    program = ""
     for line in info.splitlines():
         fields = line.split("\t")
         if fields[0] == "build" and len(fields) >= 2:
@@ -153,10 +185,19 @@ def parse_module_info(go_version: str, info: str) -> tuple[PackageRecord, ...]:
             modules.append(last)
         elif fields[0] == "=>" and len(fields) >= 3 and last is not None:
             last[:] = fields[1:4]
+        elif fields[0] == "path" and len(fields) >= 2:
+            program = fields[1]
     common = {k: v for k, v in (("goos", settings.get("GOOS", "")), ("goarch", settings.get("GOARCH", ""))) if v}
     records: list[PackageRecord] = []
-    if main is not None:
-        records.append(PackageRecord("golang", main[0], main[1], {**common, "main": "true"}))
+    if main is not None or program:
+        name, version = (main[0], main[1]) if main is not None else (program, "")
+        meta = {**common, "main": "true"}
+        if version in ("", _DEVEL):
+            derived = main_version(settings)
+            if derived is not None:
+                version, meta["version_from"] = derived
+        if version:
+            records.append(PackageRecord("golang", name, version, meta))
     for module in modules:
         meta = dict(common)
         if len(module) >= 3 and module[2]:
