@@ -16,6 +16,7 @@ import sys
 from typing import Any, TextIO
 
 from shared.analysis import ImageAnalysis, MemoryLayerCache, analyze_image
+from shared.analysis.allocator import keep_large_blocks
 from shared.errors import InvalidInput
 from shared.registry import Credentials, Reference, RegistryClient
 
@@ -71,9 +72,11 @@ def analyze_reference(args: argparse.Namespace, *, stdin: TextIO, stderr: TextIO
     """Analyze the image named by the arguments of :func:`add_image_arguments`, straight from its registry.
 
     Shows progress on ``stderr`` when it is a terminal; raises the registry's and the analysis's errors.
+    The process's allocator is tuned for streaming first (:func:`keep_large_blocks`).
     """
     reference = Reference.parse(args.reference)
     credentials = credentials_from(args, stdin)
+    keep_large_blocks()
     progress = TerminalProgress(stderr) if stderr.isatty() else None
     with RegistryClient(reference.registry, credentials, insecure=args.insecure) as client:
         return analyze_image(
