@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import jsonschema
 
@@ -110,3 +111,38 @@ def test_table() -> None:
     assert lines[2].split() == ["NAME", "VERSION", "TYPE"]
     assert any(line.split()[:1] == ["libssl3"] and line.split()[-1] == "deb" for line in lines)
     assert any(line.startswith("problem (npm) /app/node_modules/broken/package.json") for line in lines)
+
+
+def _licensed() -> ImageAnalysis:
+    """The fixture image with the declared licenses replaced: an expression, an old spelling, free text, none."""
+    declared = {"requests": "Apache-2.0", "PyJWT": "MIT AND (LGPL-2.1+ OR BSD-3-Clause)", "packageurl-python": "BSD"}
+    base = analysis()
+    first = base.platforms[0]
+    packages = tuple(
+        replace(p, meta={**{k: v for k, v in p.meta.items() if k != "license"}, "license": declared[p.name]})
+        if p.name in declared else replace(p, meta={k: v for k, v in p.meta.items() if k != "license"})
+        for p in first.packages
+    )
+    return replace(base, platforms=(replace(first, packages=packages), *base.platforms[1:]))
+
+
+def test_declared_licenses_in_cyclonedx() -> None:
+    text = to_cyclonedx(_licensed(), "linux/amd64")
+    assert_valid_cyclonedx(text)
+    by_name = {c["name"]: c for c in json.loads(text)["components"]}
+    assert by_name["requests"]["licenses"] == [{"expression": "Apache-2.0"}]
+    assert by_name["PyJWT"]["licenses"] == [{"expression": "MIT AND (LGPL-2.1-or-later OR BSD-3-Clause)"}]
+    assert by_name["packageurl-python"]["licenses"] == [{"license": {"name": "BSD"}}]
+    assert "licenses" not in by_name["libssl3"]
+
+
+def test_declared_licenses_in_spdx() -> None:
+    document = to_spdx(_licensed(), "linux/amd64")
+    assert_valid_spdx(document)
+    by_name = {p["name"]: p for p in document["packages"]}
+    assert by_name["requests"]["licenseDeclared"] == "Apache-2.0"
+    assert by_name["PyJWT"]["licenseDeclared"] == "MIT AND (LGPL-2.1-or-later OR BSD-3-Clause)"
+    assert by_name["packageurl-python"]["licenseDeclared"] == "NOASSERTION"
+    assert "'BSD'" in by_name["packageurl-python"]["licenseComments"]
+    assert by_name["libssl3"]["licenseDeclared"] == "NOASSERTION" and "licenseComments" not in by_name["libssl3"]
+    assert all(p["licenseConcluded"] == "NOASSERTION" for p in document["packages"])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from importlib import metadata
+from typing import Any
 
 from packageurl import PackageURL
 
-from shared.analysis.model import ImageAnalysis, PlatformAnalysis
+from shared.analysis.model import ImageAnalysis, Package, PlatformAnalysis
 
 TOOL = "lookout"
 
@@ -48,3 +51,31 @@ def pick(analysis: ImageAnalysis, platform: str | None = None) -> PlatformAnalys
                 return candidate
         raise ValueError(f"the analysis has no platform {platform}")
     return analysis.platforms[0]
+
+
+@dataclass(frozen=True)
+class DeclaredLicense:
+    """The license a package's own metadata declares: the ``text`` as found, and the SPDX
+    ``expression`` it is (normalized, e.g. ``GPL-2.0+`` as ``GPL-2.0-or-later``), if it is one."""
+
+    text: str
+    expression: str | None
+
+
+@functools.cache
+def _spdx_licensing() -> Any:
+    from license_expression import get_spdx_licensing  # loads the SPDX license list: only when an SBOM is written
+
+    return get_spdx_licensing()
+
+
+def declared_license(package: Package) -> DeclaredLicense | None:
+    """What the package declares (its ``license`` detail, from Python, npm, Composer, RubyGems, apk or rpm
+    metadata), or ``None``. Free text such as ``BSD`` or ``Apache Software License`` is no SPDX
+    expression and is kept as text. Nothing is concluded from license files."""
+    text = package.meta.get("license", "").strip()
+    if not text:
+        return None
+    checked = _spdx_licensing().validate(text, strict=True)
+    expression = str(checked.normalized_expression) if not checked.errors and checked.normalized_expression else None
+    return DeclaredLicense(text, expression)

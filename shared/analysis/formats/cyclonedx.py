@@ -2,7 +2,8 @@
 
 The image is the BOM's ``metadata.component`` (type ``container``); the distribution is an
 ``operating-system`` component; every package is a ``library`` with its Package URL and the
-properties ``lookout:layer`` (blob digest of the layer that introduced it) and ``lookout:path``.
+properties ``lookout:layer`` (blob digest of the layer that introduced it) and ``lookout:path``,
+and the license its metadata declares (an SPDX expression, else the license's name as written).
 """
 
 from __future__ import annotations
@@ -10,11 +11,21 @@ from __future__ import annotations
 from cyclonedx.model import Property
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.license import DisjunctiveLicense, License, LicenseExpression
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
-from shared.analysis.formats.common import TOOL, image_name, image_purl, pick, tool_version
-from shared.analysis.model import ImageAnalysis
+from shared.analysis.formats.common import TOOL, declared_license, image_name, image_purl, pick, tool_version
+from shared.analysis.model import ImageAnalysis, Package
+
+
+def _licenses(package: Package) -> list[License]:
+    declared = declared_license(package)
+    if declared is None:
+        return []
+    if declared.expression is not None:
+        return [LicenseExpression(declared.expression)]
+    return [DisjunctiveLicense(name=declared.text)]
 
 
 def to_cyclonedx(analysis: ImageAnalysis, platform: str | None = None) -> str:
@@ -55,6 +66,7 @@ def to_cyclonedx(analysis: ImageAnalysis, platform: str | None = None) -> str:
                 type=ComponentType.LIBRARY,
                 bom_ref=reference,
                 purl=PackageURL.from_string(package.purl),
+                licenses=_licenses(package),
                 properties=[
                     Property(name="lookout:type", value=package.type),
                     Property(name="lookout:layer", value=package.layer),

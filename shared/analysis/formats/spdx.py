@@ -3,7 +3,9 @@
 The image is a package (``primaryPackagePurpose: CONTAINER``) the document ``DESCRIBES``; the
 image ``CONTAINS`` every package, each with its Package URL as a ``PACKAGE-MANAGER``/``purl``
 external reference and where it was found (layer blob digest and path) in ``sourceInfo``.
-Licenses are ``NOASSERTION``: the analysis does not conclude licenses.
+``licenseDeclared`` is the SPDX expression a package's metadata declares; a declaration that is no
+SPDX expression (``BSD``) is ``NOASSERTION`` with the text in ``licenseComments``.
+``licenseConcluded`` is always ``NOASSERTION``: the analysis does not conclude licenses.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import re
 import uuid
 from typing import Any
 
-from shared.analysis.formats.common import TOOL, image_name, image_purl, pick, tool_version
-from shared.analysis.model import ImageAnalysis
+from shared.analysis.formats.common import TOOL, declared_license, image_name, image_purl, pick, tool_version
+from shared.analysis.model import ImageAnalysis, Package
 
 _ID_CHARS = re.compile(r"[^A-Za-z0-9.\-]+")
 NOASSERTION = "NOASSERTION"
@@ -22,6 +24,15 @@ NOASSERTION = "NOASSERTION"
 
 def _spdx_id(prefix: str, index: int, name: str) -> str:
     return f"SPDXRef-{prefix}-{index}-{_ID_CHARS.sub('-', name)[:60]}"
+
+
+def _declared(package: Package) -> dict[str, str]:
+    declared = declared_license(package)
+    if declared is None:
+        return {"licenseDeclared": NOASSERTION}
+    if declared.expression is not None:
+        return {"licenseDeclared": declared.expression}
+    return {"licenseDeclared": NOASSERTION, "licenseComments": f"declared as {declared.text!r}, not an SPDX license expression"}
 
 
 def _purl_ref(locator: str) -> dict[str, str]:
@@ -84,7 +95,7 @@ def to_spdx(analysis: ImageAnalysis, platform: str | None = None, *, created: dt
                 "filesAnalyzed": False,
                 "primaryPackagePurpose": "LIBRARY",
                 "licenseConcluded": NOASSERTION,
-                "licenseDeclared": NOASSERTION,
+                **_declared(package),
                 "copyrightText": NOASSERTION,
                 "sourceInfo": f"found by {TOOL} ({package.cataloger}) at {package.path} in layer {package.layer}",
                 "externalRefs": [_purl_ref(package.purl)],
