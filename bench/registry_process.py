@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import signal
 from multiprocessing.connection import Connection
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 from bench.images import BenchImage, push
@@ -27,13 +28,18 @@ _START_TIMEOUT = 600.0
 _REPLY_TIMEOUT = 60.0
 
 
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through RegistryServer's exit: the registry stops, its data goes
+
+
 def _serve(connection: Connection, image: BenchImage, repository: str, tag: str) -> None:
     """The child: a registry with ``image`` pushed as ``repository:tag``, then requests until ``close``."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     with RegistryServer() as registry:
         with registry.client(registry.admin) as admin:
             push(admin, repository, tag, image)
         admin_user, readonly = registry.admin, registry.readonly
-        connection.send(("ready", registry.host, (admin_user.username, admin_user.password),
+        connection.send((registry.host, (admin_user.username, admin_user.password),
                          (readonly.username, readonly.password)))
         while True:
             request = connection.recv()
@@ -59,18 +65,24 @@ class RegistryProcess:
         self._process = context.Process(target=_serve, args=(child_end, image, repository, tag), daemon=True)
         self._process.start()
         child_end.close()
-        if not self._connection.poll(_START_TIMEOUT):
+        try:
+            if not self._connection.poll(_START_TIMEOUT):
+                raise RuntimeError("the registry process did not start")
+            self.host, admin, readonly = self._connection.recv()
+        except EOFError:
             self.close()
-            raise RuntimeError("the registry process did not start")
-        status, self.host, admin, readonly = self._connection.recv()
-        if status != "ready":
-            raise RuntimeError(f"the registry process answered {status!r}")
+            raise RuntimeError("the registry process stopped while starting (its error is printed above)") from None
+        except BaseException:
+            self.close()
+            raise
         self.admin = Credentials(*admin)
         self.readonly = Credentials(*readonly)
 
     def _ask(self, request: str) -> Any:
+        """The child's answer; a child that does not answer in time is stopped (a late answer would be misread)."""
         self._connection.send(request)
         if not self._connection.poll(_REPLY_TIMEOUT):
+            self.close()
             raise RuntimeError(f"the registry process did not answer {request!r}")
         return self._connection.recv()
 
@@ -87,14 +99,14 @@ class RegistryProcess:
         return RegistryClient(self.host, credentials, insecure=True)
 
     def close(self) -> None:
-        """Stop the child (it stops the registry and removes its data)."""
+        """Stop the child (it stops the registry and removes its data; on SIGTERM too). Idempotent."""
         if self._process.is_alive():
-            with contextlib.suppress(OSError):  # the child is gone already
+            with contextlib.suppress(OSError, ValueError):  # the child is gone, or the pipe closed already
                 self._connection.send("close")
             self._process.join(timeout=30)
         if self._process.is_alive():
             self._process.terminate()
-            self._process.join(timeout=10)
+            self._process.join(timeout=30)
         self._connection.close()
 
     def __enter__(self) -> RegistryProcess:

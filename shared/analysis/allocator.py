@@ -8,8 +8,8 @@ tenth of a cold analysis in measurements (and a fifth of its system time). A lon
 reaches a steady state by itself after its first analysis; a command-line run never does.
 
 :func:`keep_large_blocks` raises both thresholds once, so those blocks come from the heap and are
-reused. Memory use stays bounded by what is live at a time plus the trim threshold. Elsewhere than
-on glibc it does nothing.
+reused. The cost: up to the trim threshold of freed memory (per malloc arena) stays with the process
+instead of going back to the system. Elsewhere than on glibc it does nothing.
 """
 
 from __future__ import annotations

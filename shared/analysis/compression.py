@@ -116,7 +116,9 @@ class CountedStream(io.RawIOBase):
         return len(data)
 
     def read(self, size: int = -1, /) -> bytes:
-        """Up to ``size`` bytes straight from the decompressor (no intermediate copy)."""
+        """Up to ``size`` bytes straight from the decompressor (no intermediate copy); 1 MiB when ``size`` is negative."""
+        if size == 0:
+            return b""
         data: bytes = self._source.read(size if size > 0 else READ_BUFFER)
         self.count += len(data)
         if self.count > self._limit:

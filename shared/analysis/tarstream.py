@@ -51,7 +51,6 @@ _EXTENDED = frozenset((*_PAX_LOCAL, _PAX_GLOBAL, _GNU_LONG_NAME, _GNU_LONG_LINK)
 _GNU_MAGIC = b"ustar  \x00"
 _ZERO_BLOCK = bytes(BLOCK)
 _SPACES = 8 * 0x20  # the checksum field counted as spaces
-_ADLER_MODULUS = 65521
 
 
 class Source(Protocol):
@@ -123,18 +122,18 @@ def _number(field: bytes) -> int:
 def _checksum_matches(header: bytes) -> bool:
     """Whether the header's checksum field is the sum of its bytes, the field itself counted as spaces.
 
-    The unsigned sum is first compared modulo 65521 at C speed: ``zlib.adler32`` of a block is one
-    plus its byte sum modulo 65521 in the low 16 bits. A block passes that check with a wrong
-    checksum only if the two differ by a multiple of 65521 (the field is read as a number first, so
-    random bytes rarely get that far). The sum some old writers made of signed chars is tried,
-    exactly, only when that fails.
+    The unsigned sum is computed at C speed: ``zlib.adler32`` of a block holds one plus its byte
+    sum modulo 65521 in its low 16 bits, and the sum of 256 bytes (at most 65280) is below that
+    modulus, so the two halves of the header give the exact sum. The sum some old writers made of
+    signed chars is tried only when that fails.
     """
     stored = header[148:156]
     expected = _number(stored)
     field = sum(stored)
-    if (expected - ((zlib.adler32(header) & 0xFFFF) - 1 - field + _SPACES)) % _ADLER_MODULUS == 0:
+    total = (zlib.adler32(header[:256]) & 0xFFFF) + (zlib.adler32(header[256:]) & 0xFFFF) - 2
+    unsigned = total - field + _SPACES
+    if expected == unsigned:
         return True
-    unsigned = sum(header) - field + _SPACES
     signed = unsigned - 256 * sum(1 for b in header[:148] + header[156:] if b >= 0x80)
     return expected == signed
 
@@ -342,8 +341,8 @@ class TarReader:
         else:
             name = self._header_name(header, flag)
             linkname = _decode(header[157:257]) if header[157] else ""
-        if flag == REGULAR_OLD and name.endswith("/"):
-            flag = DIRECTORY
+        if flag == REGULAR_OLD and header[0:100].split(b"\x00", 1)[0].endswith(b"/"):
+            flag = DIRECTORY  # an old-style directory: told by the header's own name, whatever a PAX path says
         if flag == DIRECTORY:
             name = name.rstrip("/")
         elif flag not in _NO_DATA:

@@ -7,9 +7,11 @@ import json
 from dataclasses import replace
 
 import jsonschema
+import pytest
 
 from shared.analysis import ImageAnalysis, PlatformAnalysis
 from shared.analysis.formats import to_cyclonedx, to_document, to_spdx, to_table
+from shared.analysis.formats.common import declared_license
 from tests.analysis.helpers import LayerEntries, squashed, tree
 from tests.support.images import symlink
 from tests.support.schemas import assert_valid_cyclonedx, assert_valid_spdx, spdx_schema
@@ -146,3 +148,20 @@ def test_declared_licenses_in_spdx() -> None:
     assert "'BSD'" in by_name["packageurl-python"]["licenseComments"]
     assert by_name["libssl3"]["licenseDeclared"] == "NOASSERTION" and "licenseComments" not in by_name["libssl3"]
     assert all(p["licenseConcluded"] == "NOASSERTION" for p in document["packages"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("MIT/Apache-2.0", ("MIT/Apache-2.0", None)),  # the expression parser raises on these: kept as text
+        ("()", ("()", None)),
+        ("Apache License, Version 2.0", ("Apache License, Version 2.0", None)),
+        ("GPL-2.0+", ("GPL-2.0+", "GPL-2.0-or-later")),
+        ("x" * 201, None),
+        ("GNU GENERAL PUBLIC LICENSE\nVersion 3", None),
+    ],
+)
+def test_declared_license_never_fails_an_export(text: str, expected: tuple[str, str | None] | None) -> None:
+    package = replace(analysis().platforms[0].packages[0], meta={"license": text})
+    declared = declared_license(package)
+    assert (None if declared is None else (declared.text, declared.expression)) == expected

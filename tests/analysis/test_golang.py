@@ -166,6 +166,7 @@ VCS = "build\tvcs=git\nbuild\tvcs.revision=5e16e5031a13f8a11057feb8544decebfc43b
          "build\t-ldflags=\"-X github.com/docker/distribution/version.Version=v2.8.2+ds1\"\n",
          ("github.com/docker/distribution/cmd/registry", "v2.8.2+ds1", "ldflags")),
         ("path\tgithub.com/docker/distribution/cmd/registry\nbuild\t-trimpath=true\n", None),
+        ("path\tcommand-line-arguments\nbuild\t-ldflags=\"-X main.version=1.2.3\"\n", None),
         ("path\tgithub.com/acme/tool/cmd/tool\nmod\tgithub.com/acme/tool\tv1.4.0\th1:abc=\n"
          "build\t-ldflags=\"-X main.version=9.9.9\"\n",
          ("github.com/acme/tool", "v1.4.0", "")),

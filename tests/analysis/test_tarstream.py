@@ -202,7 +202,7 @@ def _with_checksum(data: bytes, header_offset: int, checksum: bytes) -> bytes:
 def test_a_checksum_off_by_any_amount_is_refused() -> None:
     data = _single(tarfile.USTAR_FORMAT, "file", b"hello")
     good = sum(data[:148]) + sum(data[156:BLOCK]) + 8 * 0x20
-    for wrong in (good - 1, good + 1, good + 256, good - 65521 + 1, 0):
+    for wrong in (good - 1, good + 1, good + 256, good + 65521, good + 2 * 65521, 0):
         with pytest.raises(CorruptLayer, match="checksum"):
             read_all(_with_checksum(data, 0, b"%06o\x00 " % wrong))
     for spelling in (b"%06o\x00 ", b"%07o\x00", b"%o       "[:8], b" %06o\x00"):
@@ -312,3 +312,19 @@ def test_gnu_sparse_entries_are_skipped_with_their_extension_blocks(tmp_path: Pa
         assert sparse.name == ("usr/lib/renamed" if renamed else "holes")
         assert sparse.type == b"S" and not sparse.isfile() and not sparse.islnk()
         assert (after.name, content) == ("after.txt", b"after\n")
+
+
+def test_an_old_style_entry_is_a_directory_by_its_own_name_only() -> None:
+    """Type NUL with a name ending in ``/`` is a directory; a PAX path ending in ``/`` does not make it one."""
+    regular = bytearray(_single(tarfile.USTAR_FORMAT, "f", b"abc"))
+    regular = bytearray(_set_field(bytes(regular), 0, 156, b"\x00"))
+    pax = _single(tarfile.PAX_FORMAT, "ignored", b"", {"path": "dir/"})[: 2 * BLOCK]
+    following = _single(tarfile.USTAR_FORMAT, "next", b"xyz")
+    data = pax + bytes(regular[: 2 * BLOCK]) + following
+    [(first, _), (after, content)] = read_all(data)
+    assert (first.name, first.type, first.size) == ("dir/", b"\x00", 3)
+    assert (after.name, content) == ("next", b"xyz")
+    directory = _set_field(_set_field(bytes(regular), 0, 0, b"olddir/\x00"), 0, 124, b"00000000000\x00")
+    [(entry, _), (after, _)] = read_all(directory[:BLOCK] + following)
+    assert (entry.name, entry.isdir()) == ("olddir", True)
+    assert after.name == "next"

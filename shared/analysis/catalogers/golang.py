@@ -138,6 +138,7 @@ class BuildInfoSearch:
 
 
 _DEVEL = "(devel)"
+_COMMAND_LINE = "command-line-arguments"  # the main package of `go build main.go`: no name to report
 _LDFLAGS_SETTING = re.compile(r"-X[= ]?['\"]?([^\s='\"]+)=([^\s'\"]+)")
 _SEMVER = re.compile(r"v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?")
 
@@ -185,7 +186,7 @@ def parse_module_info(go_version: str, info: str) -> tuple[PackageRecord, ...]:
             modules.append(last)
         elif fields[0] == "=>" and len(fields) >= 3 and last is not None:
             last[:] = fields[1:4]
-        elif fields[0] == "path" and len(fields) >= 2:
+        elif fields[0] == "path" and len(fields) >= 2 and fields[1] != _COMMAND_LINE:
             program = fields[1]
     common = {k: v for k, v in (("goos", settings.get("GOOS", "")), ("goarch", settings.get("GOARCH", ""))) if v}
     records: list[PackageRecord] = []

@@ -62,6 +62,9 @@ class DeclaredLicense:
     expression: str | None
 
 
+_MAX_LICENSE_TEXT = 200
+
+
 @functools.cache
 def _spdx_licensing() -> Any:
     from license_expression import get_spdx_licensing  # loads the SPDX license list: only when an SBOM is written
@@ -72,10 +75,14 @@ def _spdx_licensing() -> Any:
 def declared_license(package: Package) -> DeclaredLicense | None:
     """What the package declares (its ``license`` detail, from Python, npm, Composer, RubyGems, apk or rpm
     metadata), or ``None``. Free text such as ``BSD`` or ``Apache Software License`` is no SPDX
-    expression and is kept as text. Nothing is concluded from license files."""
+    expression and is kept as text; a value over 200 characters or of several lines (a license's
+    whole text) is left out. Nothing is concluded from license files."""
     text = package.meta.get("license", "").strip()
-    if not text:
-        return None
-    checked = _spdx_licensing().validate(text, strict=True)
+    if not text or len(text) > _MAX_LICENSE_TEXT or "\n" in text:
+        return None  # a license's whole text pasted into a metadata field is no declaration to repeat
+    try:
+        checked = _spdx_licensing().validate(text, strict=True)
+    except Exception:  # the parser raises on some malformed input ("MIT/Apache-2.0", "()") instead of reporting it
+        return DeclaredLicense(text, None)
     expression = str(checked.normalized_expression) if not checked.errors and checked.normalized_expression else None
     return DeclaredLicense(text, expression)
