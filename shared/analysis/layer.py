@@ -137,7 +137,7 @@ class _Walker:
         problems: dict[str, str] = {}
         active = [(c, s) for c, s in scanners if s is not None]
         source = io.BytesIO(data) if data is not None else stream
-        chunk = source.read(READ_BUFFER)  # the first chunk whole (scanners look at the file's start)
+        chunk = source.read(READ_BUFFER) if active else b""  # the first chunk whole (scanners look at the file's start)
         while active:
             still: list[tuple[Cataloger, Scanner]] = []
             for cataloger, scanner in active:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.analysis.errors import InvalidCacheEntry
+from shared.images.model import Layer
 
 SCHEMA = 1
 """The version of the serialized per-layer forms; a cached entry of another version is ignored."""
@@ -275,13 +276,9 @@ class Problem:
 
 
 @dataclass(frozen=True)
-class LayerSummary:
-    """One layer of an analyzed image: blob ``digest`` and ``size`` (compressed), ``diff_id``, whether the cache served it."""
+class LayerSummary(Layer):
+    """One layer of an analyzed image (:class:`~shared.images.model.Layer`), and whether the cache served it."""
 
-    digest: str
-    size: int
-    media_type: str
-    diff_id: str | None = None
     cached: bool = False
 
     def to_json(self) -> dict[str, Any]:
