@@ -27,7 +27,10 @@ def _page_faults(mode: str) -> int:
     return int(subprocess.run([sys.executable, "-c", CHURN, mode], capture_output=True, text=True, check=True).stdout)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's: on other systems keep_large_blocks does nothing, so there is nothing to measure")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"),
+    reason="mallopt is glibc's: on other systems keep_large_blocks does nothing, so there is nothing to measure",
+)
 def test_large_blocks_are_reused_instead_of_mapped_again() -> None:
     # Untuned, glibc returns the freed top of its heap to the system and faults it in again: ~256 faults per MiB.
     assert _page_faults("untuned") > 5_000
