@@ -6,7 +6,7 @@ import azure.functions as func
 
 from functions.advisories import blueprint as advisories_blueprint
 from functions.api import blueprint as api_blueprint
-from functions.maintenance import blueprint as maintenance_blueprint
+from functions.housekeeping import blueprint as maintenance_blueprint
 from functions.webhook import blueprint as webhook_blueprint
 from functions.worker import blueprint as worker_blueprint
 from shared.logs import configure_logging

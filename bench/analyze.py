@@ -4,7 +4,7 @@ Run from the project root: ``.venv/bin/python -m bench.analyze`` (``--help`` for
 first run builds the image under ``.bench-cache/analyze`` (see :mod:`bench.images`: a Debian root
 filesystem from ``mmdebstrap``, pip-installed packages, ``node_modules`` as a zstd layer, Go
 binaries, an application layer with a whiteout); later runs reuse it. Each run starts its own
-:class:`~tests.support.registry.RegistryServer` (token auth, blob downloads redirected to a storage
+:class:`~testkit.registry.RegistryServer` (token auth, blob downloads redirected to a storage
 stand-in, all on loopback) in a child process (:mod:`bench.registry_process`, so that serving blobs
 does not compete with the measured code for this interpreter's lock), pushes the image, measures,
 and removes everything it started.

@@ -36,7 +36,7 @@ from typing import IO, Any, Literal, Protocol, cast
 import zstandard
 
 from shared.registry import Digest, RegistryClient, mediatypes
-from tests.support.images import push_blob, push_manifest
+from testkit.images import push_blob, push_manifest
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = PROJECT / ".bench-cache" / "analyze"

@@ -1,6 +1,6 @@
 """The benchmark's registry in a process of its own, so that serving blobs does not share a GIL with what is measured.
 
-:class:`~tests.support.registry.RegistryServer` runs Debian's ``docker-registry`` as a child
+:class:`~testkit.registry.RegistryServer` runs Debian's ``docker-registry`` as a child
 process, but its token service and storage stand-in (which streams every blob) are threads of the
 process that starts it. In the process being measured they compete with the analysis for the
 interpreter lock: a busy analysis thread delays the server thread on every send, and the delay
@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.images import BenchImage, push
 from shared.registry import Credentials, RegistryClient
-from tests.support.registry import RegistryServer
+from testkit.registry import RegistryServer
 
 _START_TIMEOUT = 600.0
 _REPLY_TIMEOUT = 60.0

@@ -22,16 +22,15 @@ import time
 from pathlib import Path
 
 from shared.analysis.model import OSInfo, Package, PlatformAnalysis
-from shared.images.model import ImageRecord, PlatformImage
+from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
 from shared.secrets import generate_key
-from shared.services import build_services
 from shared.settings import load
-from shared.store.vulns import PlatformRef
-from shared.vulnerabilities import advisory_source, image_counts, import_and_rematch, match_and_store, with_vulnerabilities
 from shared.vulns.feeds import DirectoryFeed
 from shared.vulns.matching import Matcher
 from shared.vulns.parse import load_json, load_yaml, parse_advisory
-from tests.support.azurite import Azurite
+from shared.vulns.service import advisory_source, image_counts, import_and_rematch, match_and_store, with_vulnerabilities
+from shared.wiring import build_services
+from testkit.azurite import Azurite
 
 ADVISORIES = Path(__file__).resolve().parents[2] / "shared" / "advisories"
 REGISTRY = "bench.azurecr.io"
@@ -94,7 +93,7 @@ def main() -> int:
             svc.sboms.put(REGISTRY, repository, analysis, "2026-01-01T00:00:00.000000Z")
             report = match_and_store(svc, matcher, PlatformRef(REGISTRY, repository, digest), analysis)
             counts, fixable = image_counts([report])
-            platform = with_vulnerabilities(PlatformImage(digest=digest, os="linux", architecture="amd64"), report)
+            platform = with_vulnerabilities(PlatformRecord(digest=digest, os="linux", architecture="amd64"), report)
             svc.images.put(ImageRecord(registry=REGISTRY, repository=repository, digest=digest, status="analyzed",
                                        platforms=(platform,), vulnerabilities=counts, fixable=fixable))
         stored = time.perf_counter() - started

@@ -24,15 +24,15 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from shared.clock import utc_now
+from shared.intake.jobs import Job, encode_job
 from shared.integrations.model import Integration
-from shared.jobs import Job, encode_job
 from shared.secrets import generate_key, new_webhook_secret
-from shared.services import build_services
 from shared.settings import load
 from shared.store.azure import queue_client
-from tests.support.azurite import Azurite
-from tests.support.events import image_pushed
-from tests.support.localhost import ServedApp
+from shared.wiring import build_services
+from testkit.azurite import Azurite
+from testkit.events import image_pushed
+from testkit.localhost import ServedApp
 
 REGISTRY = "bench.azurecr.io"
 REPOSITORY = "bench/app"

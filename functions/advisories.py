@@ -6,10 +6,10 @@ import logging
 
 import azure.functions as func
 
-from shared.advisory_feeds import open_feed
 from shared.errors import LookoutError
-from shared.services import services
-from shared.vulnerabilities import import_and_rematch
+from shared.vulns.feeds import open_feed
+from shared.vulns.service import import_and_rematch
+from shared.wiring import services
 
 log = logging.getLogger(__name__)
 blueprint = func.Blueprint()

@@ -12,10 +12,10 @@ from urllib.parse import unquote
 import azure.functions as func
 
 from functions.httpio import actor, error_response, failure_response, json_response, read_json_object
+from shared.api.images import find_image
+from shared.api.sboms import image_analysis, render_sbom
+from shared.api.vulnerabilities import image_vulnerabilities
 from shared.errors import InvalidInput, LookoutError
-from shared.images.query import find_image
-from shared.images.sbom import image_analysis, render_sbom
-from shared.images.vulnerabilities import image_vulnerabilities
 from shared.integrations.service import (
     Outcome,
     connect_json,
@@ -30,7 +30,7 @@ from shared.integrations.service import (
     summarize,
 )
 from shared.integrations.template import TEMPLATE_FILE, TEMPLATE_ROUTE
-from shared.services import services
+from shared.wiring import services
 
 log = logging.getLogger(__name__)
 blueprint = func.Blueprint()

@@ -1,7 +1,7 @@
 """The Event Grid webhook: ``POST /api/events`` (deliveries) and ``OPTIONS`` (CloudEvents handshake).
 
 Anonymous at the Functions level: each integration's webhook URL carries its own secret, checked by
-the library. The trigger only adapts HTTP to :mod:`shared.webhook`.
+the library. The trigger only adapts HTTP to :mod:`shared.intake.webhook`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import azure.functions as func
 
 from functions.httpio import failure_response, json_response
 from shared.errors import LookoutError
-from shared.services import services
-from shared.webhook import Reply, abuse_protection, authenticate, receive
+from shared.intake.webhook import Reply, abuse_protection, authenticate, receive
+from shared.wiring import services
 
 blueprint = func.Blueprint()
 

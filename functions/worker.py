@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from shared.jobs import JOBS_QUEUE
-from shared.services import services
-from shared.worker import Message, process_message
+from shared.intake.jobs import JOBS_QUEUE
+from shared.wiring import services
+from shared.worker.process import Message, process_message
 
 blueprint = func.Blueprint()
 

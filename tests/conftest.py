@@ -1,4 +1,4 @@
-"""Session-wide real services: one Azurite, one token-authenticated registry, shared by all tests."""
+"""Session-wide real services and data: one Azurite, one token-authenticated registry, the real advisories."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ from collections.abc import Iterator
 import pytest
 from azure.core.exceptions import ResourceExistsError
 
-from shared.jobs import JOBS_QUEUE
+from shared.intake.jobs import JOBS_QUEUE
 from shared.secrets import generate_key
-from shared.services import Services, services
 from shared.store.azure import queue_client
-from tests.support.azurite import Azurite
-from tests.support.registry import registry  # noqa: F401 - the session's real registry, for every test
+from shared.vulns.feeds import DirectoryFeed
+from shared.vulns.index import ImportResult, MemoryIndex
+from shared.vulns.model import Advisory
+from shared.wiring import Services, services
+from testkit.azurite import Azurite
+from testkit.registry import registry  # noqa: F401 - the session's real registry, for every test
+from tests.vulns.support import GO, PYPA
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +53,28 @@ def svc(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]
     finally:
         services.cache_clear()
 
+
+@pytest.fixture(scope="session")
+def pypa_records() -> list[Advisory]:
+    """Every PyPA record (the test fails if one does not parse)."""
+    items = list(DirectoryFeed(PYPA).read())
+    assert len(items) > 2000
+    assert all(isinstance(item, Advisory) for item in items), [i for i in items if not isinstance(i, Advisory)][:3]
+    return [item for item in items if isinstance(item, Advisory)]
+
+
+@pytest.fixture(scope="session")
+def go_records() -> list[Advisory]:
+    """Every Go vulnerability database record."""
+    items = list(DirectoryFeed(GO).read())
+    assert len(items) > 4000
+    assert all(isinstance(item, Advisory) for item in items)
+    return [item for item in items if isinstance(item, Advisory)]
+
+
+@pytest.fixture(scope="session")
+def real_index(pypa_records: list[Advisory], go_records: list[Advisory]) -> tuple[MemoryIndex, ImportResult]:
+    """An index holding the PyPA and Go records (do not import into it: it is shared)."""
+    index = MemoryIndex()
+    result = index.import_records([*pypa_records, *go_records])
+    return index, result

@@ -24,10 +24,9 @@ from shared.analysis.layer import scan_layer
 from shared.analysis.limits import Limits
 from shared.analysis.model import ImageAnalysis, LayerIndex, LayerResult, LayerSummary, PlatformAnalysis, Problem
 from shared.analysis.progress import NoProgress, Progress
-from shared.images.inspect import inspect_image
-from shared.images.model import Layer, PlatformImage
 from shared.registry import mediatypes
 from shared.registry.client import BlobReader, RegistryClient
+from shared.registry.image import Layer, PlatformImage, inspect_image
 from shared.registry.model import Platform
 
 logger = logging.getLogger(__name__)
@@ -173,7 +172,7 @@ def analyze_platform(
     catalogers: Sequence[Cataloger] | None = None,
     progress: Progress | None = None,
 ) -> PlatformAnalysis:
-    """Analyze one platform image (as :func:`shared.images.inspect.inspect_image` describes it).
+    """Analyze one platform image (as :func:`shared.registry.image.inspect_image` describes it).
 
     Raises :class:`LimitExceeded` (permanent) when the image breaks a limit, the registry's errors
     (temporary or not) when a layer cannot be downloaded, :class:`CorruptLayer` for a layer that

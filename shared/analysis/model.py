@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.analysis.errors import InvalidCacheEntry
-from shared.images.model import Layer
+from shared.registry.image import Layer
 
 SCHEMA = 1
 """The version of the serialized per-layer forms; a cached entry of another version is ignored."""
@@ -277,7 +277,7 @@ class Problem:
 
 @dataclass(frozen=True)
 class LayerSummary(Layer):
-    """One layer of an analyzed image (:class:`~shared.images.model.Layer`), and whether the cache served it."""
+    """One layer of an analyzed image (:class:`~shared.registry.image.Layer`), and whether the cache served it."""
 
     cached: bool = False
 

@@ -15,9 +15,9 @@ from typing import Any
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from shared.advisory_feeds import open_feed
-    from shared.services import services
-    from shared.vulnerabilities import import_and_rematch
+    from shared.vulns.feeds import open_feed
+    from shared.vulns.service import import_and_rematch
+    from shared.wiring import services
 
     svc = services()
     totals: list[dict[str, Any]] = []
@@ -45,7 +45,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from shared.services import services
+    from shared.wiring import services
 
     svc = services()
     status = {"source": svc.settings.advisory_source, **svc.advisories.status()}

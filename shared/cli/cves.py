@@ -8,7 +8,7 @@ The image is analyzed exactly as ``lookout analyze`` does it (:mod:`shared.cli.a
 matched (:mod:`shared.vulns.report`). Advisory data is not shipped with Lookout; it comes from:
 
 - ``--advisories PATH_OR_ZIP``, repeatable: a directory of OSV records (JSON or YAML, searched
-  recursively), an osv.dev ``all.zip`` or its https URL (:func:`shared.advisory_feeds.open_feed`);
+  recursively), an osv.dev ``all.zip`` or its https URL (:func:`shared.vulns.feeds.open_feed`);
   all of them are loaded into one in-memory index before the image is read;
 - or ``--osv-api URL``: an OSV API (``https://api.osv.dev`` or a mirror of it);
 - or else the ``LOOKOUT_ADVISORIES`` environment variable: locations as for ``--advisories``,
@@ -65,9 +65,9 @@ def advisory_locations(paths: Sequence[str] | None, environ: Mapping[str, str]) 
 
 
 def load_index(locations: Sequence[str]) -> tuple[MemoryIndex, list[Problem]]:
-    """An in-memory index of every record at ``locations`` (see :func:`shared.advisory_feeds.open_feed`)
+    """An in-memory index of every record at ``locations`` (see :func:`shared.vulns.feeds.open_feed`)
     and the records that could not be read; raises :class:`InvalidInput` for a location that is none."""
-    from shared.advisory_feeds import open_feed
+    from shared.vulns.feeds import open_feed
     from shared.vulns.index import MemoryIndex
 
     index = MemoryIndex()

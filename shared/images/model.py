@@ -1,37 +1,24 @@
-"""Image records: frozen values the worker writes and the API reads."""
+"""What Lookout records of images: frozen values the worker writes and the API reads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
+
+from shared.registry.image import Layer, PlatformImage
 
 ImageStatus = Literal["analyzed", "failed", "retrying", "deleted"]
 
 
 @dataclass(frozen=True)
-class Layer:
-    """One layer of a platform image: ``digest`` and ``size`` of the compressed blob, ``diff_id`` of its uncompressed tar."""
+class PlatformRecord(PlatformImage):
+    """A platform image as Lookout recorded it: the registry's facts and what the analysis found.
 
-    digest: str
-    size: int
-    media_type: str
-    diff_id: str | None = None
+    ``package_counts`` by package type, ``problems`` the number of analysis problems, and
+    ``vulnerabilities`` (counts by severity level), ``fixable`` and ``advisory_snapshot`` from the
+    platform's latest vulnerability report.
+    """
 
-
-@dataclass(frozen=True)
-class PlatformImage:
-    """One runnable image: a manifest (``digest``) for one platform and what its config says."""
-
-    digest: str
-    os: str
-    architecture: str
-    variant: str | None = None
-    media_type: str = ""
-    config_digest: str = ""
-    created: str | None = None
-    user: str | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-    layers: tuple[Layer, ...] = ()
     distro: str | None = None
     package_counts: dict[str, int] = field(default_factory=dict)
     problems: int = 0
@@ -39,10 +26,10 @@ class PlatformImage:
     fixable: int = 0
     advisory_snapshot: str = ""
 
-    @property
-    def platform(self) -> str:
-        """``os/architecture[/variant]``, as Docker prints it."""
-        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+    @staticmethod
+    def of(image: PlatformImage) -> PlatformRecord:
+        """The record of a platform image the registry described, before anything was found in it."""
+        return PlatformRecord(**{f.name: getattr(image, f.name) for f in fields(PlatformImage)})
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,8 +56,8 @@ class PlatformImage:
         }
 
     @staticmethod
-    def from_json(value: dict[str, Any]) -> PlatformImage:
-        return PlatformImage(
+    def from_json(value: dict[str, Any]) -> PlatformRecord:
+        return PlatformRecord(
             digest=value["digest"],
             media_type=value.get("media_type", ""),
             os=value.get("os", ""),
@@ -110,7 +97,7 @@ class ImageRecord:
     status: ImageStatus
     media_type: str = ""
     size: int = 0
-    platforms: tuple[PlatformImage, ...] = ()
+    platforms: tuple[PlatformRecord, ...] = ()
     event_time: str = ""
     received: str = ""
     analyzed: str | None = None
@@ -130,3 +117,13 @@ class TagRecord:
     digest: str
     updated: str
     history: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True, order=True)
+class PlatformRef:
+    """One platform image of one repository, as its SBOM and vulnerability report are stored: registry,
+    repository and platform manifest digest."""
+
+    registry: str
+    repository: str
+    digest: str

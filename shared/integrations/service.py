@@ -14,16 +14,16 @@ from urllib.parse import urlencode
 
 from shared.clock import utc_now
 from shared.errors import Conflict, InvalidInput, LookoutError, NotFound
+from shared.intake.jobs import Job
 from shared.integrations.connection import ConnectionResult, run_connection_test
 from shared.integrations.model import Integration, is_loopback, normalize_registry_host
-from shared.integrations.repositories import list_repositories
 from shared.integrations.template import TOKEN_NAME, cleanup_commands, registry_template_inputs
-from shared.jobs import Job
 from shared.registry.auth import Credentials
+from shared.registry.catalog import list_repositories
 from shared.registry.client import RegistryClient
 from shared.registry.reference import validate_repository
 from shared.secrets import new_webhook_secret, secrets_equal
-from shared.services import Services
+from shared.wiring import Services
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The offline advisory mirror in Table storage: an :class:`~shared.vulns.index.AdvisoryIndex`.
 
-Three tables (see :mod:`shared.vulns.tablerows` for the rows): ``<prefix>advisorypkgs`` (one row per
+Three tables (see :mod:`shared.store.advisory_rows` for the rows): ``<prefix>advisorypkgs`` (one row per
 package and record, partitioned by ecosystem), ``<prefix>advisoryrecords`` (one row per record, with
 its digest and package keys) and ``<prefix>advisorymeta`` (the snapshot row).
 
@@ -20,14 +20,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, TransactionOperation
 
-from shared.store.azure import Tables, storage_errors
-from shared.store.keys import encode_key
-from shared.vulns.errors import InvalidAdvisory
-from shared.vulns.index import ImportResult, Lookup, advisory_keys, dedupe, snapshot_of
-from shared.vulns.model import Advisory
-from shared.vulns.packages import OsvQuery, PackageKey
-from shared.vulns.problems import Problem
-from shared.vulns.tablerows import (
+from shared.store.advisory_rows import (
     SNAPSHOT_PARTITION,
     SNAPSHOT_ROW,
     advisory_from_entity,
@@ -40,6 +33,13 @@ from shared.vulns.tablerows import (
     record_id_of,
     snapshot_entity,
 )
+from shared.store.azure import Tables, storage_errors
+from shared.store.keys import encode_key
+from shared.vulns.errors import InvalidAdvisory
+from shared.vulns.index import ImportResult, Lookup, advisory_keys, dedupe, snapshot_of
+from shared.vulns.model import Advisory
+from shared.vulns.packages import OsvQuery, PackageKey
+from shared.vulns.problems import Problem
 from shared.vulns.versions import base_ecosystem
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from shared.images.model import ImageRecord, PlatformImage, TagRecord
+from shared.images.model import ImageRecord, PlatformRecord, TagRecord
 from shared.store.azure import Tables, storage_errors
 from shared.store.keys import decode_key, encode_key, get_json, put_json
 
@@ -44,7 +44,7 @@ def _to_entity(record: ImageRecord) -> dict[str, Any]:
 
 def _from_entity(entity: dict[str, Any]) -> ImageRecord:
     values = {name: entity[name] for name in _SCALARS if name in entity}
-    platforms = tuple(PlatformImage.from_json(p) for p in get_json(entity, "platforms", []))
+    platforms = tuple(PlatformRecord.from_json(p) for p in get_json(entity, "platforms", []))
     vulnerabilities = {str(k): int(v) for k, v in (get_json(entity, "vulnerabilities", {}) or {}).items()}
     return ImageRecord(digest=entity["RowKey"], platforms=platforms, vulnerabilities=vulnerabilities, **values)
 

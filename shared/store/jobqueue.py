@@ -7,7 +7,7 @@ from typing import Protocol
 
 from azure.core.exceptions import ResourceExistsError
 
-from shared.jobs import Job, encode_job
+from shared.intake.jobs import Job, encode_job
 from shared.settings import StorageConfig
 from shared.store.azure import queue_client, storage_errors
 

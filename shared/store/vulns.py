@@ -10,41 +10,33 @@ partitions (its ecosystems), so they are written in batches.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TransactionOperation, UpdateMode
 
+from shared.images.model import PlatformRef
 from shared.store.azure import Tables, storage_errors
 from shared.store.images import registry_range, repository_partition
 from shared.store.keys import decode_key, encode_key, get_compressed_json, put_compressed_json
 from shared.vulns.packages import PackageKey
 
 
-@dataclass(frozen=True, order=True)
-class PlatformRef:
-    """One stored platform SBOM: registry, repository and platform manifest digest."""
+def encode_ref(ref: PlatformRef) -> str:
+    """The key form of ``registry/repository@digest``."""
+    return encode_key(f"{ref.registry}/{ref.repository}@{ref.digest}")
 
-    registry: str
-    repository: str
-    digest: str
 
-    @property
-    def encoded(self) -> str:
-        return encode_key(f"{self.registry}/{self.repository}@{self.digest}")
-
-    @staticmethod
-    def decode(value: str) -> PlatformRef:
-        text = decode_key(value)
-        name, digest = text.rsplit("@", 1)
-        registry, repository = name.split("/", 1)
-        return PlatformRef(registry, repository, digest)
+def decode_ref(value: str) -> PlatformRef:
+    """The inverse of :func:`encode_ref`."""
+    name, digest = decode_key(value).rsplit("@", 1)
+    registry, repository = name.split("/", 1)
+    return PlatformRef(registry, repository, digest)
 
 
 def key_row(key: PackageKey, ref: PlatformRef) -> tuple[str, str]:
     """(PartitionKey, RowKey) of ``ref`` filed under ``key`` in the reverse index."""
-    return encode_key(key.ecosystem), encode_key(key.name) + "!" + ref.encoded
+    return encode_key(key.ecosystem), encode_key(key.name) + "!" + encode_ref(ref)
 
 
 def key_range(key: PackageKey) -> tuple[str, str, str]:
@@ -119,7 +111,7 @@ class VulnStore:
                 for entity in index.query_entities("PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
                                                    parameters={"pk": partition, "low": low, "high": high},
                                                    select=["RowKey"]):
-                    found.add(PlatformRef.decode(entity["RowKey"].split("!", 1)[1]))
+                    found.add(decode_ref(entity["RowKey"].split("!", 1)[1]))
         return found
 
     def forget(self, ref: PlatformRef, keys: Iterable[PackageKey]) -> None:

@@ -7,7 +7,7 @@ Two roles, two protocols:
   implement it; settings choose one.
 - :class:`AdvisoryIndex` is the mirror: records keyed by (ecosystem, normalized package name), filled
   from feeds by *incremental* imports. :class:`MemoryIndex` keeps it in memory; the Table storage form
-  is in :mod:`shared.vulns.tablerows`.
+  is in :mod:`shared.store.advisory_rows`.
 
 Import contract (:meth:`AdvisoryIndex.import_records`):
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shared.analysis import LayerScan, Limits, OSInfo, Package, Problem, assemble, default_catalogers, scan_layer
 from shared.analysis.catalogers.base import Cataloger
-from tests.support.images import Compression, Entry, make_layer
+from testkit.images import Compression, Entry, make_layer
 
 TESTDATA = Path(__file__).parent / "testdata"
 

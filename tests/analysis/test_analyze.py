@@ -19,9 +19,9 @@ from shared.analysis import (
 from shared.analysis.catalogers import python
 from shared.analysis.catalogers.base import GlobCataloger, Parser
 from shared.registry import Platform, RegistryClient
+from testkit.images import Layer, make_layer, push_image, push_index, symlink, whiteout
+from testkit.registry import RegistryServer
 from tests.analysis.helpers import LayerEntries, names, tree
-from tests.support.images import Layer, make_layer, push_image, push_index, symlink, whiteout
-from tests.support.registry import RegistryServer
 
 BASE_ENTRIES: LayerEntries = {**tree("distro/debian"), "/etc/os-release": symlink("../usr/lib/os-release"), **tree("dpkg")}
 

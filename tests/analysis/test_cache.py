@@ -9,9 +9,9 @@ from shared.analysis import INDEX_NAME, CacheKey, LayerIndex, LayerResult, Memor
 from shared.analysis.catalogers import npm, python
 from shared.analysis.catalogers.base import GlobCataloger, Parser
 from shared.registry import RegistryClient
+from testkit.images import Entry, make_layer, push_image, symlink, whiteout
+from testkit.registry import RegistryServer
 from tests.analysis.helpers import LayerEntries, scan, tree
-from tests.support.images import Entry, make_layer, push_image, symlink, whiteout
-from tests.support.registry import RegistryServer
 
 
 def test_serialized_forms_round_trip_through_json() -> None:

@@ -13,7 +13,7 @@ DEBIAN = tree("distro/debian")
 
 
 def test_distro_reads_os_release_through_the_etc_symlink() -> None:
-    from tests.support.images import symlink
+    from testkit.images import symlink
 
     os_info, _, problems, _ = squashed([{**DEBIAN, "/etc/os-release": symlink("../usr/lib/os-release")}])
     assert os_info == OSInfo("debian", "12", "bookworm", "Debian GNU/Linux", "Debian GNU/Linux 12 (bookworm)")

@@ -17,9 +17,9 @@ from cyclonedx.validation.json import JsonStrictValidator
 from shared.cli import analyze
 from shared.errors import LookoutError
 from shared.registry import Platform
+from testkit.images import push_image, push_index, symlink
+from testkit.registry import RegistryServer
 from tests.analysis.helpers import LayerEntries, tree
-from tests.support.images import push_image, push_index, symlink
-from tests.support.registry import RegistryServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE: LayerEntries = {

@@ -12,9 +12,9 @@ import pytest
 from shared.analysis import ImageAnalysis, PlatformAnalysis
 from shared.analysis.formats import to_cyclonedx, to_document, to_spdx, to_table
 from shared.analysis.formats.common import declared_license
+from testkit.images import symlink
+from testkit.schemas import assert_valid_cyclonedx, assert_valid_spdx, spdx_schema
 from tests.analysis.helpers import LayerEntries, squashed, tree
-from tests.support.images import symlink
-from tests.support.schemas import assert_valid_cyclonedx, assert_valid_spdx, spdx_schema
 
 DIGEST = "sha256:" + "ab" * 32
 INDEX = "sha256:" + "cd" * 32

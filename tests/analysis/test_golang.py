@@ -10,8 +10,8 @@ import pytest
 from shared.analysis import FileResult
 from shared.analysis.catalogers import golang
 from shared.analysis.catalogers.base import ParseContext, ParseError, scan_stream
+from testkit.images import file
 from tests.analysis.helpers import names, squashed
-from tests.support.images import file
 
 SENTINEL_START = bytes.fromhex("3077af0c9274080241e1c107e6d618e6")
 SENTINEL_END = bytes.fromhex("f932433186182072008242104116d8f2")

@@ -11,8 +11,8 @@ import zstandard
 from shared.analysis import CorruptLayer, LimitExceeded, Limits, default_catalogers, scan_layer
 from shared.analysis.catalogers import python
 from shared.analysis.compression import detect_compression
+from testkit.images import build_tar, directory, hardlink, opaque, symlink, whiteout
 from tests.analysis.helpers import LayerEntries, scan, tree
-from tests.support.images import build_tar, directory, hardlink, opaque, symlink, whiteout
 
 PYTHON = tree("python")
 

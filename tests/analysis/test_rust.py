@@ -12,9 +12,9 @@ import pytest
 from shared.analysis import FileResult, Limits
 from shared.analysis.catalogers import rust
 from shared.analysis.catalogers.base import ParseContext, ParseError, scan_stream
+from testkit.images import file
 from tests.analysis.helpers import squashed
 from tests.analysis.test_golang import MODINFO, build_info
-from tests.support.images import file
 
 AUDIT = {
     "packages": [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from shared.analysis.model import LayerIndex
 from shared.analysis.squash import squash
+from testkit.images import directory, opaque, symlink, whiteout
 from tests.analysis.helpers import LayerEntries, names, squashed, tree
-from tests.support.images import directory, opaque, symlink, whiteout
 
 DEBIAN = tree("distro/debian")
 SITE = "/usr/lib/python3/dist-packages"

@@ -14,8 +14,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from shared.devhost import LocalHost
+from testkit.azurite import Azurite
 from tests.devhost import sample_app
-from tests.support.azurite import Azurite
 
 SAMPLE_APP = "tests.devhost.sample_app:app"
 

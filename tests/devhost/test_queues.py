@@ -15,10 +15,10 @@ from azure.core.exceptions import ResourceExistsError
 
 from shared.devhost import LocalHost
 from shared.devhost.queues import decode_body, describe_error
+from testkit.azurite import Azurite
+from testkit.processes import wait_until
 from tests.devhost import sample_app
 from tests.devhost.conftest import FAST_QUEUES, peek_texts, queue_client, unique_queue
-from tests.support.azurite import Azurite
-from tests.support.processes import wait_until
 
 
 def test_decoding_follows_message_encoding() -> None:

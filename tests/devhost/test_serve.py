@@ -13,8 +13,8 @@ from pathlib import Path
 import requests
 
 from shared.devhost import serve
+from testkit.processes import free_port, stop_process, wait_for_port
 from tests.devhost.conftest import SAMPLE_APP, write_project
-from tests.support.processes import free_port, stop_process, wait_for_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,8 @@ import itertools
 from collections.abc import Callable
 
 from shared.devhost import LocalHost
+from testkit.processes import wait_until
 from tests.devhost import sample_app
-from tests.support.processes import wait_until
 
 
 def test_timer_fires_on_its_schedule(start_host: Callable[..., LocalHost]) -> None:

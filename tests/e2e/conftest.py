@@ -11,12 +11,12 @@ import pytest
 import requests
 
 from shared.secrets import generate_key
-from shared.services import build_services
 from shared.settings import load
-from tests.support.azurite import Azurite
-from tests.support.localhost import ServedApp
-from tests.support.registry import RegistryServer
-from tests.support.stack import Stack
+from shared.wiring import build_services
+from testkit.azurite import Azurite
+from testkit.localhost import ServedApp
+from testkit.registry import RegistryServer
+from testkit.stack import Stack
 
 
 @pytest.fixture(scope="package")

@@ -17,12 +17,12 @@ import pytest
 import requests
 
 from shared.secrets import generate_key
-from tests.support.azurite import Azurite
-from tests.support.events import image_pushed
-from tests.support.images import push_image
-from tests.support.localhost import PROJECT_ROOT, ServedApp
-from tests.support.processes import wait_until
-from tests.support.registry import RegistryServer
+from testkit.azurite import Azurite
+from testkit.events import image_pushed
+from testkit.images import push_image
+from testkit.localhost import PROJECT_ROOT, ServedApp
+from testkit.processes import wait_until
+from testkit.registry import RegistryServer
 
 pytestmark = pytest.mark.e2e
 

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from testkit.events import image_deleted, image_pushed
+from testkit.images import make_layer, push_image
+from testkit.processes import wait_until
+from testkit.schemas import assert_valid_cyclonedx, assert_valid_spdx
+from testkit.stack import Stack
 from tests.analysis.helpers import tree
-from tests.support.events import image_deleted, image_pushed
-from tests.support.images import make_layer, push_image
-from tests.support.processes import wait_until
-from tests.support.schemas import assert_valid_cyclonedx, assert_valid_spdx
-from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

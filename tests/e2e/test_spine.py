@@ -15,12 +15,12 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableServiceClient
 
-from shared.jobs import JOBS_QUEUE
+from shared.intake.jobs import JOBS_QUEUE
 from shared.store.azure import queue_client
-from tests.support.events import image_deleted, image_pushed
-from tests.support.images import push_image, push_index
-from tests.support.processes import wait_until
-from tests.support.stack import Stack
+from testkit.events import image_deleted, image_pushed
+from testkit.images import push_image, push_index
+from testkit.processes import wait_until
+from testkit.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.events import image_pushed
-from tests.support.images import push_image
-from tests.support.localhost import PROJECT_ROOT
-from tests.support.stack import Stack
+from testkit.events import image_pushed
+from testkit.images import push_image
+from testkit.localhost import PROJECT_ROOT
+from testkit.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

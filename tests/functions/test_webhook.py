@@ -13,8 +13,8 @@ import pytest
 from functions.webhook import events
 from shared.integrations.model import Integration
 from shared.secrets import new_webhook_secret
-from shared.services import Services
-from tests.support.storage import queued_jobs
+from shared.wiring import Services
+from testkit.storage import queued_jobs
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "eventgrid-samples"
 handler = events.build().get_user_function()

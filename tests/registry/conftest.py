@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.registry import RetryPolicy
-from tests.registry.standin import RecordedSleeps, StandIn, TLSFiles
+from testkit.standin import RecordedSleeps, StandIn, TLSFiles
 
 
 @pytest.fixture

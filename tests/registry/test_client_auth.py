@@ -17,8 +17,8 @@ from shared.registry import (
     Unauthorized,
 )
 from shared.registry.auth import ChallengeAuthenticator
-from tests.support.images import push_image
-from tests.support.registry import READONLY_USER, RegistryServer
+from testkit.images import push_image
+from testkit.registry import READONLY_USER, RegistryServer
 
 
 def unique(prefix: str) -> str:

@@ -23,7 +23,7 @@ from shared.registry import (
     is_attestation,
     mediatypes,
 )
-from tests.support.images import (
+from testkit.images import (
     Entry,
     delete_manifest,
     directory,
@@ -34,7 +34,7 @@ from tests.support.images import (
     symlink,
     whiteout,
 )
-from tests.support.registry import RegistryServer
+from testkit.registry import RegistryServer
 
 
 def unique(prefix: str) -> str:

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from shared.registry import NotSupported
-from tests.support.images import push_image, tag_manifest
-from tests.support.registry import RegistryServer
+from testkit.images import push_image, tag_manifest
+from testkit.registry import RegistryServer
 
 
 def test_catalog_pages(registry: RegistryServer) -> None:

@@ -36,7 +36,7 @@ from shared.registry import (
 )
 from shared.registry.auth import ChallengeAuthenticator
 from shared.registry.errors import InvalidResponse
-from tests.registry.standin import Reply, Seen, StandIn, TLSFiles
+from testkit.standin import Reply, Seen, StandIn, TLSFiles
 
 PASSWORD = "p4ss-word-never-logged"
 CREDENTIALS = Credentials("docker-scout-readonly-token", PASSWORD)

@@ -19,8 +19,8 @@ from shared.registry import (
     Timeout,
 )
 from shared.registry.transport import Transport, parse_retry_after, redact
-from tests.registry.standin import RecordedSleeps, Reply, StandIn
-from tests.support.processes import free_port
+from testkit.processes import free_port
+from testkit.standin import RecordedSleeps, Reply, StandIn
 
 V2 = Reply(200, b"{}", {"Docker-Distribution-API-Version": "registry/2.0"})
 REGISTRY_ERROR = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'

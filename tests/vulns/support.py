@@ -11,8 +11,8 @@ from shared.vulns.index import MemoryIndex
 from shared.vulns.model import Advisory
 from shared.vulns.packages import PackageRef
 from shared.vulns.parse import parse_advisory
+from testkit.images import Entry, file, symlink
 from tests.analysis.helpers import tree
-from tests.support.images import Entry, file, symlink
 
 TESTDATA = Path(__file__).parent / "testdata"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

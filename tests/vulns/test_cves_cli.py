@@ -24,11 +24,11 @@ from shared.registry import Platform
 from shared.vulns.index import MemoryIndex
 from shared.vulns.model import Advisory
 from shared.vulns.packages import PackageKey
+from testkit.images import push_image, push_index
+from testkit.osv_standin import running
+from testkit.registry import RegistryServer
+from testkit.schemas import assert_valid_sarif
 from tests.analysis.helpers import tree
-from tests.support.images import push_image, push_index
-from tests.support.registry import RegistryServer
-from tests.support.schemas import assert_valid_sarif
-from tests.vulns.osv_standin import running
 from tests.vulns.support import (
     ADVISORIES,
     FINDING_KEYS,

@@ -13,7 +13,7 @@ from shared.vulns.matching import Matcher
 from shared.vulns.model import Advisory
 from shared.vulns.osvapi import OsvApiClient, OsvApiSource
 from shared.vulns.packages import PackageKey, PackageRef, osv_query
-from tests.vulns.osv_standin import OsvStandIn, running
+from testkit.osv_standin import OsvStandIn, running
 
 PACKAGES = [
     PackageRef("pkg:pypi/django@3.2.0"),

@@ -34,9 +34,9 @@ from shared.vulns.report import (
     summary_line,
 )
 from shared.vulns.sbom_refs import package_ref
+from testkit.images import push_image
+from testkit.registry import RegistryServer
 from tests.analysis.helpers import squashed, tree
-from tests.support.images import push_image
-from tests.support.registry import RegistryServer
 from tests.vulns.support import (
     FINDING_KEYS,
     SITE_PACKAGES,

@@ -25,10 +25,10 @@ from shared.vulns.model import Advisory, Reference
 from shared.vulns.report import ImageReport, PlatformReport, match_image, select
 from shared.vulns.sarif import FINGERPRINT, ROOT_BASE_ID, SARIF_SCHEMA, fingerprint, help_uri, to_sarif
 from shared.vulns.severity import UNKNOWN
+from testkit.images import push_image, push_index
+from testkit.registry import RegistryServer
+from testkit.schemas import assert_valid_sarif, sarif_errors, sarif_schema
 from tests.analysis.helpers import tree
-from tests.support.images import push_image, push_index
-from tests.support.registry import RegistryServer
-from tests.support.schemas import assert_valid_sarif, sarif_errors, sarif_schema
 from tests.vulns.support import SITE_PACKAGES, advisory_index, vulnerable_layers
 
 

@@ -1,0 +1,182 @@
+"""The webhook's decisions: what to answer Event Grid, and which jobs to enqueue.
+
+Status codes follow Event Grid's retry contract: 200 only after every job of the batch is durably
+enqueued; 503 (retried) when storage fails, so nothing accepted is lost; 4xx only for deliveries
+that can never succeed — 400 malformed, 413 too large, 401 unknown integration or wrong secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.clock import normalize_time, utc_now
+from shared.errors import LookoutError
+from shared.intake.eventgrid import (
+    ImageEvent,
+    InvalidDelivery,
+    Notification,
+    OtherEvent,
+    SubscriptionValidation,
+    UnusableEvent,
+    parse_delivery,
+)
+from shared.intake.jobs import Job
+from shared.integrations.model import Integration
+from shared.integrations.service import authenticate_delivery
+from shared.wiring import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer: status, JSON body (None for no body) and extra headers."""
+
+    status: int
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _error(status: int, code: str, message: str) -> Reply:
+    return Reply(status, {"error": {"code": code, "message": message}})
+
+
+def abuse_protection(headers: Mapping[str, str]) -> Reply:
+    """Answer the CloudEvents 1.0 webhook validation handshake (an HTTP OPTIONS)."""
+    origin = headers.get("webhook-request-origin", "").strip()
+    if not origin or len(origin) > 256:
+        return _error(400, "invalid-handshake", "OPTIONS must carry a WebHook-Request-Origin header")
+    return Reply(200, None, {"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*", "Allow": "POST, OPTIONS"})
+
+
+def authenticate(svc: Services, params: Mapping[str, str]) -> Integration | Reply:
+    """The integration the delivery's URL names, or the reply refusing it (401, or 503 when storage fails)."""
+    try:
+        integration = authenticate_delivery(svc, params.get("integration"), params.get("secret"))
+    except LookoutError as exc:
+        return _storage_failure(exc)
+    if integration is None:
+        log.warning("refused a delivery: unknown integration or wrong webhook secret")
+        return _error(401, "unauthorized", "unknown integration or wrong webhook secret")
+    return integration
+
+
+def _storage_failure(exc: LookoutError) -> Reply:
+    log.error("delivery not accepted (%s): %s", exc.code, exc.message)
+    status = 503 if exc.temporary else 500
+    return _error(status, exc.code, "storage failed; Event Grid will deliver again")
+
+
+@dataclass
+class _Tally:
+    accepted: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    dropped: int = 0
+    refused: int = 0
+    invalid: int = 0
+
+    def as_body(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def receive(svc: Services, integration: Integration, body: bytes) -> Reply:
+    """Handle a POSTed delivery for ``integration``: the handshake, or a batch of events."""
+    try:
+        delivery = parse_delivery(body)
+    except InvalidDelivery as exc:
+        log.warning("refused a delivery for integration %s: %s", integration.id, exc.message)
+        return _error(exc.status, exc.code, exc.message)
+    if isinstance(delivery, SubscriptionValidation):
+        # The validation URL is the operator's manual fallback; its token only validates this subscription.
+        log.info("Event Grid subscription validation for integration %s; manual validation URL: %s",
+                 integration.id, delivery.url)
+        return Reply(200, {"validationResponse": delivery.code})
+    try:
+        tally = _enqueue(svc, integration, delivery)
+    except LookoutError as exc:
+        return _storage_failure(exc)
+    return Reply(200, tally.as_body())
+
+
+def _enqueue(svc: Services, integration: Integration, notification: Notification) -> _Tally:
+    tally = _Tally()
+    now = utc_now()
+    activated: dict[str, bool] = {}
+    seen_in_batch: set[str] = set()
+    for event in notification.events:
+        if isinstance(event, OtherEvent):
+            tally.ignored += 1
+            log.info("ignored %s event %s", event.type, event.id)
+            continue
+        if isinstance(event, UnusableEvent):
+            tally.invalid += 1
+            log.warning("unusable %s event %s: %s", event.type, event.id, event.reason)
+            continue
+        if event.registry != integration.registry:
+            tally.refused += 1
+            log.warning("refused event %s: registry %s does not match integration %s (%s)",
+                        event.id, event.registry, integration.id, integration.registry)
+            continue
+        if not _wanted(svc, integration, event, activated):
+            tally.dropped += 1
+            continue
+        if event.id in seen_in_batch or svc.events.seen(integration.id, event.id):
+            tally.duplicates += 1
+            continue
+        job = _job_for(integration, event)
+        svc.jobs.put(job)
+        svc.events.record(integration.id, event.id, now, job.key)
+        seen_in_batch.add(event.id)
+        tally.accepted += 1
+    if _stale(integration.last_event, now):
+        svc.integrations.touch_last_event(integration.id, now)
+    log.info("delivery for integration %s: %s", integration.id, tally.as_body())
+    return tally
+
+
+LAST_EVENT_RESOLUTION_S = 60
+"""``last_event`` is rewritten at most this often: one write saved on most deliveries of a busy registry."""
+
+
+def _stale(last_event: str | None, now: str) -> bool:
+    if not last_event:
+        return True
+    try:
+        then = datetime.fromisoformat(last_event.replace("Z", "+00:00"))
+        current = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return (current - then).total_seconds() >= LAST_EVENT_RESOLUTION_S
+
+
+def _wanted(svc: Services, integration: Integration, event: ImageEvent, activated: dict[str, bool]) -> bool:
+    if not integration.enabled:
+        log.info("dropped event %s: integration %s has no working credentials yet", event.id, integration.id)
+        return False
+    if event.kind == "delete":
+        return True  # a deactivated repository keeps its results until the registry deletes the image
+    if event.repository not in activated:
+        activated[event.repository] = svc.repositories.is_enabled(integration.id, event.repository)
+    if not activated[event.repository]:
+        log.info("dropped event %s: repository %s is not activated", event.id, event.repository)
+        return False
+    return True
+
+
+def _job_for(integration: Integration, event: ImageEvent) -> Job:
+    return Job(
+        kind=event.kind,
+        integration_id=integration.id,
+        registry=integration.registry,
+        repository=event.repository,
+        digest=event.digest,
+        tag=event.tag,
+        media_type=event.media_type,
+        event_id=event.id,
+        event_time=normalize_time(event.time) or utc_now(),
+    )

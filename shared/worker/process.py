@@ -1,0 +1,204 @@
+"""The queue worker's logic: turn one job into recorded image state.
+
+Contract with the Functions host: :func:`process_message` returns normally when the message is done
+(analyzed, recorded as failed, rejected as malformed, or moot) and raises a temporary
+:class:`LookoutError` when it should be retried (the host retries, then moves it to the poison queue).
+
+Ordering: events may arrive out of order and more than once. Each record carries the time of the
+event that last changed it; a delete leaves a tombstone so that a push processed after the delete
+of the same digest (but pushed before it) leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from shared.analysis import analyze_platform
+from shared.clock import utc_now
+from shared.errors import LookoutError
+from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
+from shared.intake.jobs import InvalidJob, Job, decode_job
+from shared.integrations.model import Integration
+from shared.integrations.service import registry_client
+from shared.registry.catalog import latest_image
+from shared.registry.client import RegistryClient
+from shared.registry.image import PlatformImage, inspect_image
+from shared.vulns.matching import Matcher
+from shared.vulns.service import advisory_source, image_counts, match_and_store, with_vulnerabilities
+from shared.wiring import Services
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["analyzed", "failed", "deleted", "duplicate", "moot", "rejected"]
+
+CREDENTIAL_FAILURES = frozenset({"unauthorized", "denied"})
+"""Failure codes that mean the integration's token no longer works: the integration shows an error."""
+
+ClientFactory = Callable[[Services, Integration], RegistryClient]
+
+
+@dataclass(frozen=True)
+class Message:
+    """What the worker needs of a queue message."""
+
+    id: str
+    text: str
+    dequeue_count: int
+
+
+def process_message(svc: Services, message: Message, client_for: ClientFactory = registry_client) -> Outcome:
+    """Process one queue message (see the module contract)."""
+    try:
+        job = decode_job(message.text)
+    except InvalidJob as exc:
+        log.error("rejected queue message %s: %s", message.id, exc.message)
+        svc.rejected.record(message.id, message.text, exc.message, utc_now())
+        return "rejected"
+    if job.kind == "delete":
+        return _delete(svc, job)
+    if job.kind == "backfill":
+        return _backfill(svc, job, message.dequeue_count, client_for)
+    return _push(svc, job, message.dequeue_count, client_for)
+
+
+def _backfill(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory) -> Outcome:
+    """Analyze the latest image of a newly activated repository."""
+    integration = _integration_for(svc, job)
+    if integration is None:
+        return "moot"
+    try:
+        with client_for(svc, integration) as client:
+            latest = latest_image(client, job.repository)
+    except LookoutError as exc:
+        if exc.temporary:
+            raise
+        log.warning("backfill of %s failed: %s: %s", job.key, exc.code, exc.message)
+        return "failed"
+    if latest is None:
+        log.info("backfill of %s: the repository has no tagged image", job.key)
+        return "moot"
+    log.info("backfill of %s: latest image is %s (%s)", job.key, latest.tag, latest.digest)
+    return _push(svc, replace(job, kind="push", digest=latest.digest, tag=latest.tag), dequeue_count, client_for)
+
+
+def _integration_for(svc: Services, job: Job) -> Integration | None:
+    integration = svc.integrations.get(job.integration_id)
+    if integration is None:
+        log.info("job %s is moot: integration %s was removed", job.key, job.integration_id)
+        return None
+    if integration.registry != job.registry:
+        log.warning("job %s refused: integration %s is for %s", job.key, integration.id, integration.registry)
+        return None
+    return integration
+
+
+def _delete(svc: Services, job: Job) -> Outcome:
+    existing = svc.images.get(job.registry, job.repository, job.digest)
+    if existing is not None and existing.event_time and job.event_time and existing.event_time > job.event_time:
+        log.info("delete of %s ignored: the image was pushed again after it", job.key)
+        return "moot"
+    svc.images.drop_tags(job.registry, job.repository, job.digest)
+    if existing is not None:
+        _forget_sboms(svc, job, existing)
+    svc.images.put(
+        ImageRecord(registry=job.registry, repository=job.repository, digest=job.digest, status="deleted",
+                    event_time=job.event_time, received=utc_now())
+    )
+    log.info("deleted %s", job.key)
+    return "deleted"
+
+
+def _forget_sboms(svc: Services, job: Job, deleted: ImageRecord) -> None:
+    """Delete the SBOMs of the deleted image's platforms that no other image of the repository lists."""
+    mine = {p.digest for p in deleted.platforms}
+    if not mine:
+        return
+    others = {p.digest for r in svc.images.list_repository(job.registry, job.repository)
+              if r.digest != job.digest and r.status != "deleted" for p in r.platforms}
+    for digest in sorted(mine - others):
+        svc.sboms.delete(job.registry, job.repository, digest)
+        svc.vulns.delete(PlatformRef(job.registry, job.repository, digest))
+
+
+def _push(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory) -> Outcome:
+    integration = _integration_for(svc, job)
+    if integration is None:
+        return "moot"
+    existing = svc.images.get(job.registry, job.repository, job.digest)
+    if existing is not None and existing.status == "deleted" and existing.event_time > job.event_time:
+        log.info("push of %s ignored: the image was deleted after it", job.key)
+        return "moot"
+    if existing is not None and existing.status == "analyzed":
+        _point_tag(svc, job)
+        log.info("%s already analyzed", job.key)
+        return "duplicate"
+    started = time.monotonic()
+    received = utc_now()
+    base = ImageRecord(registry=job.registry, repository=job.repository, digest=job.digest, status="retrying",
+                       media_type=job.media_type or "", event_time=job.event_time, received=received,
+                       attempts=dequeue_count)
+    try:
+        with client_for(svc, integration) as client:
+            image = inspect_image(client, job.repository, job.digest)
+            matcher = Matcher(advisory_source(svc))
+            analyzed = [_analyze(svc, client, matcher, job, platform) for platform in image.platforms]
+    except LookoutError as exc:
+        failed = replace(base, status="retrying" if exc.temporary else "failed", error_code=exc.code,
+                         error=exc.message, analyzed=utc_now(), duration_ms=_ms(started))
+        if exc.temporary:
+            log.warning("%s failed temporarily (attempt %d): %s", job.key, dequeue_count, exc.code)
+            _record_quietly(svc, failed)
+            raise
+        log.warning("%s failed: %s: %s", job.key, exc.code, exc.message)
+        svc.images.put(failed)
+        _point_tag(svc, job)
+        if exc.code in CREDENTIAL_FAILURES:
+            svc.integrations.put(replace(integration, status="error", last_error=exc.message, last_error_at=utc_now()))
+        return "failed"
+    counts, fixable = image_counts([report for _, report in analyzed])
+    svc.images.put(
+        replace(base, status="analyzed", media_type=image.media_type, size=image.size,
+                platforms=tuple(platform for platform, _ in analyzed), vulnerabilities=counts, fixable=fixable,
+                analyzed=utc_now(), duration_ms=_ms(started))
+    )
+    _point_tag(svc, job)
+    log.info("analyzed %s: %d platform(s)", job.key, len(image.platforms))
+    return "analyzed"
+
+
+def _analyze(
+    svc: Services, client: RegistryClient, matcher: Matcher, job: Job, platform: PlatformImage
+) -> tuple[PlatformRecord, dict[str, Any]]:
+    """Build, store and match the SBOM of one platform image; the platform with its summary, and the report."""
+    analysis = analyze_platform(client, job.repository, platform, cache=svc.layer_cache)
+    svc.sboms.put(job.registry, job.repository, analysis, utc_now())
+    report = match_and_store(svc, matcher, PlatformRef(job.registry, job.repository, platform.digest), analysis)
+    counts = Counter(p.type for p in analysis.packages)
+    distro = None
+    if analysis.os is not None:
+        distro = analysis.os.pretty_name or " ".join(x for x in (analysis.os.id, analysis.os.version_id) if x)
+    summarized = replace(PlatformRecord.of(platform), distro=distro, package_counts=dict(sorted(counts.items())),
+                         problems=len(analysis.problems))
+    return with_vulnerabilities(summarized, report), report
+
+
+def _point_tag(svc: Services, job: Job) -> None:
+    if job.tag:
+        svc.images.point_tag(job.registry, job.repository, job.tag, job.digest, job.event_time)
+
+
+def _record_quietly(svc: Services, record: ImageRecord) -> None:
+    """Record a temporary failure for users to see; storage trouble here must not hide the original error."""
+    try:
+        svc.images.put(record)
+    except LookoutError as exc:
+        log.warning("could not record the temporary failure of %s: %s", record.digest, exc.code)
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

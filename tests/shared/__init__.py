@@ -1,1 +1,0 @@
-"""Tests of the library, one module per library module."""
