@@ -9,7 +9,7 @@ _NOISY = ("azure.core.pipeline.policies.http_logging_policy", "azure.identity", 
 
 def configure_logging(level: int = logging.INFO) -> None:
     """Log Lookout at ``level``; quiet the SDKs' per-request logging (it would print URLs and headers)."""
-    logging.getLogger("shared").setLevel(level)
-    logging.getLogger("functions").setLevel(level)
+    for name in ("shared", "functions", "devhost"):
+        logging.getLogger(name).setLevel(level)
     for name in _NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -39,7 +39,7 @@ def _init_local_settings(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from shared.devhost import serve
+    from devhost import serve
 
     return serve(port=args.port, host=args.host)
 

@@ -1,1 +1,1 @@
-"""Tests of the local development host (shared.devhost), against the real Azurite."""
+"""Tests of the local development host (devhost), against the real Azurite."""

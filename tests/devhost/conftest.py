@@ -13,7 +13,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-from shared.devhost import LocalHost
+from devhost import LocalHost
 from testkit.azurite import Azurite
 from tests.devhost import sample_app
 

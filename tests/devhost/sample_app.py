@@ -111,7 +111,14 @@ def binary(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="context", methods=["GET"])
 def with_context(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    return _json({"invocation_id": context.invocation_id, "function_name": context.function_name})
+    trace, retry = context.trace_context, context.retry_context
+    return _json({
+        "invocation_id": context.invocation_id,
+        "function_name": context.function_name,
+        "is_context": isinstance(context, func.Context),
+        "trace": [trace.trace_parent, trace.trace_state, trace.attributes],
+        "retry": [retry.retry_count, retry.max_retry_count, retry.exception],
+    })
 
 
 @app.route(route="slow", methods=["GET"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.devhost.config import HostConfig, QueueOptions, apply_local_settings, parse_timespan, storage_connection_string
+from devhost.config import HostConfig, QueueOptions, apply_local_settings, parse_timespan, storage_connection_string
 from shared.errors import ConfigurationError
 from shared.settings import azurite_connection_string
 

@@ -6,13 +6,14 @@ import http.client
 import json
 import logging
 import os
+import re
 import socket
 from collections.abc import Callable, Iterator
 
 import pytest
 import requests
 
-from shared.devhost import LocalHost
+from devhost import LocalHost
 from tests.devhost.conftest import SAMPLE_APP, write_project
 
 HTTP_FUNCTIONS = [
@@ -152,10 +153,15 @@ def test_context_parameter(host: LocalHost) -> None:
     seen = requests.get(f"{host.url}/api/context", timeout=5).json()
     assert seen["function_name"] == "with_context"
     assert len(seen["invocation_id"]) == 36
+    assert seen["is_context"] is True
+    trace_parent, trace_state, attributes = seen["trace"]
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-00", trace_parent)
+    assert (trace_state, attributes) == ("", {})
+    assert seen["retry"] == [0, 0, None]
 
 
 def test_exception_is_a_500_and_is_logged(host: LocalHost, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="shared.devhost"):
+    with caplog.at_level(logging.INFO, logger="devhost"):
         response = requests.get(f"{host.url}/api/boom", timeout=5)
     assert response.status_code == 500
     assert response.content == b""
@@ -225,13 +231,13 @@ def test_homepage_at_the_root(host: LocalHost) -> None:
 
 
 def test_one_log_line_per_request_without_query_string(host: LocalHost, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="shared.devhost"):
+    with caplog.at_level(logging.INFO, logger="devhost"):
         requests.get(f"{host.url}/api/items/5?code=supersecret&sig=alsosecret", timeout=5)
         requests.get(f"{host.url}/api/items/x1?code=supersecret", timeout=5)
-    lines = [r.getMessage() for r in caplog.records if r.name == "shared.devhost.http"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "devhost.http"]
     assert any(line.startswith("GET /api/items/5 200 ") and line.endswith("ms") for line in lines)
     assert any(line.startswith("GET /api/items/x1 404 ") for line in lines)
-    executions = [r.getMessage() for r in caplog.records if r.name == "shared.devhost.invocation"]
+    executions = [r.getMessage() for r in caplog.records if r.name == "devhost.invocation"]
     assert any("Executed 'Functions.item_by_id' (Succeeded, Id=" in line for line in executions)
     assert not any("secret" in r.getMessage() for r in caplog.records)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 
-from shared.devhost import LocalHost, UnsupportedFeature
-from shared.devhost.config import HostConfig
-from shared.devhost.indexing import HttpFunction, QueueFunction, TimerFunction, index_functions
+from devhost import LocalHost, UnsupportedFeature
+from devhost.config import HostConfig
+from devhost.indexing import HttpFunction, QueueFunction, TimerFunction, index_functions
 from shared.errors import ConfigurationError
 from tests.devhost.conftest import write_project
 

@@ -13,8 +13,8 @@ import pytest
 import requests
 from azure.core.exceptions import ResourceExistsError
 
-from shared.devhost import LocalHost
-from shared.devhost.queues import decode_body, describe_error
+from devhost import LocalHost
+from devhost.queues import decode_body, describe_error
 from testkit.azurite import Azurite
 from testkit.processes import wait_until
 from tests.devhost import sample_app
@@ -118,7 +118,7 @@ def test_invalid_base64_goes_to_poison_without_running(
     azurite: Azurite, start_host: Callable[..., LocalHost], caplog: pytest.LogCaptureFixture
 ) -> None:
     name = unique_queue()
-    with caplog.at_level(logging.WARNING, logger="shared.devhost"):
+    with caplog.at_level(logging.WARNING, logger="devhost"):
         start_host(["queue_ok"], settings=_settings(azurite, DEVHOST_QUEUE_OK=name))
         raw = queue_client(azurite, name, base64=False)
         wait_until(lambda: _exists(raw), timeout=10, what="the queue")
@@ -180,7 +180,7 @@ def test_host_survives_a_storage_outage(
     client.send_message("before")
     wait_until(lambda: len(sample_app.calls("queue_ok")) == 1, timeout=15, what="the first message")
     try:
-        with caplog.at_level(logging.WARNING, logger="shared.devhost"):
+        with caplog.at_level(logging.WARNING, logger="devhost"):
             azurite.stop()
             time.sleep(2.5)  # several failed polls
             # HTTP goes on while storage is down.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.devhost.routing import Route, RouteTable, RouteTemplate, split_path
+from devhost.routing import Route, RouteTable, RouteTemplate, split_path
 from shared.errors import ConfigurationError
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shared.devhost.schedule import CronSchedule, resolve_setting_expressions
+from devhost.schedule import CronSchedule, resolve_setting_expressions
 from shared.errors import ConfigurationError
 
 START = datetime(2026, 1, 1, 0, 0, 7, tzinfo=timezone.utc)  # a Thursday

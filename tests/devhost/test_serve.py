@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from shared.devhost import serve
+from devhost import serve
 from testkit.processes import free_port, stop_process, wait_for_port
 from tests.devhost.conftest import SAMPLE_APP, write_project
 
@@ -24,7 +24,7 @@ def test_sigterm_stops_serve_cleanly_after_running_requests(tmp_path: Path) -> N
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "AZURE_FUNCTIONS_ENVIRONMENT"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.devhost", "--port", str(port), "--app", SAMPLE_APP, "--project-root", str(root)],
+        [sys.executable, "-m", "devhost", "--port", str(port), "--app", SAMPLE_APP, "--project-root", str(root)],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,

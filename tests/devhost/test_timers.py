@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from shared.devhost import LocalHost
+from devhost import LocalHost
 from testkit.processes import wait_until
 from tests.devhost import sample_app
 

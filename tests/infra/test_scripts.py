@@ -76,7 +76,7 @@ def test_package_of_this_project_holds_the_app_and_no_development_files(tmp_path
     assert "infra/registry-integration.json" in names  # the app serves it to the portal and to az
     assert [n for n in names if n.startswith("infra/")] == ["infra/registry-integration.json"]
     tops = {name.split("/")[0] for name in names}
-    assert not tops & {"tests", "bench", "node_modules", ".venv", ".git", ".azurite", ".ci", "scripts"}
+    assert not tops & {"tests", "devhost", "bench", "node_modules", ".venv", ".git", ".azurite", ".ci", "scripts"}
     assert not any(part.startswith(".venv") for name in names for part in name.split("/"))
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or ".egg-info/" in n]
     assert not {"local.settings.json", "pyproject.toml", "requirements-dev.txt", "Makefile"} & set(names)
@@ -97,6 +97,7 @@ def test_funcignore_rules_as_deploy_sh_applies_them(tmp_path: Path) -> None:
         "tests/test_x.py": False,
         "shared/tests/deep.py": False,
         "bench/run.py": False,
+        "devhost/host.py": False,
         ".venv/lib/site.py": False,
         ".venv-checkov/bin/checkov": False,
         "node_modules/azurite/index.js": False,

@@ -1,4 +1,4 @@
-"""``python -m shared.devhost [--port 7071] [--host 127.0.0.1] [--app function_app:app] [--project-root DIR]``."""
+"""``python -m devhost [--port 7071] [--host 127.0.0.1] [--app function_app:app] [--project-root DIR]``."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from shared.devhost.host import serve
+from devhost.host import serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the local host until SIGINT or SIGTERM; the exit code (0 after a clean stop)."""
-    parser = argparse.ArgumentParser(prog="python -m shared.devhost", description="Run the Functions app locally.")
+    parser = argparse.ArgumentParser(prog="python -m devhost", description="Run the Functions app locally.")
     parser.add_argument("--port", type=int, default=7071, help="HTTP port (default 7071, 0 for any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--app", default="function_app:app", help="the FunctionApp as module:attribute")

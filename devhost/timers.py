@@ -15,10 +15,10 @@ import logging
 import threading
 from datetime import datetime, timedelta, timezone
 
-from azure.functions.timer import TimerRequest
+from azure.functions.timer import TimerRequest  # the worker's; func.TimerRequest is its abstract base
 
-from shared.devhost.indexing import TimerFunction
-from shared.devhost.invocation import Invoker
+from devhost.indexing import TimerFunction
+from devhost.invocation import Invoker
 
 logger = logging.getLogger(__name__)
 

@@ -31,12 +31,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-from azure.functions.queue import QueueMessage as FunctionQueueMessage
+from azure.functions.queue import QueueMessage as FunctionQueueMessage  # the worker's; func.QueueMessage has no dequeue count
 from azure.storage.queue import LinearRetry, QueueClient, QueueMessage
 
-from shared.devhost.config import QueueOptions
-from shared.devhost.indexing import QueueFunction
-from shared.devhost.invocation import Invoker
+from devhost.config import QueueOptions
+from devhost.indexing import QueueFunction
+from devhost.invocation import Invoker
+from devhost.waiting import wait_until_idle
 
 logger = logging.getLogger(__name__)
 
@@ -252,14 +253,7 @@ class QueueListener:
 
     def drain(self, timeout: float) -> bool:
         """Wait until every fetched message is finished, at most ``timeout`` seconds; True when all are."""
-        deadline = time.monotonic() + timeout
-        with self._state:
-            while self._in_flight:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._state.wait(remaining)
-        return True
+        return wait_until_idle(self._state, lambda: self._in_flight > 0, timeout)
 
     def close(self) -> None:
         """Stop renewing leases and release the threads; unfinished messages reappear when their lease ends."""

@@ -17,13 +17,13 @@ import time
 import uuid
 from collections.abc import Coroutine
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import azure.functions as func
-from azure.functions._abc import RetryContext, TraceContext
 
-from shared.devhost.indexing import FunctionInfo
+from devhost.indexing import FunctionInfo
+from devhost.waiting import wait_until_idle
 
 logger = logging.getLogger(__name__)
 
@@ -72,46 +72,51 @@ class EventLoopThread:
         self._ready.clear()
 
 
-class _TraceContext(TraceContext):
-    def __init__(self) -> None:
-        self._parent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-00"
+@dataclass(frozen=True)
+class TraceContext:
+    """``context.trace_context``: the attributes of the SDK's trace context, without its (private) base class.
 
-    @property
-    def trace_state(self) -> str:
-        return ""
+    ``trace_parent`` is a W3C ``traceparent`` value (``00-<32 hex trace id>-<16 hex parent id>-<flags>``);
+    ``trace_state`` a W3C ``tracestate`` value; ``attributes`` the host's extra trace attributes.
+    """
 
-    @property
-    def trace_parent(self) -> str:
-        return self._parent
+    trace_parent: str
+    trace_state: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def attributes(self) -> dict[str, str]:
-        return {}
+    @classmethod
+    def new_trace(cls) -> TraceContext:
+        """The context of a trace that starts with this invocation: random ids, not sampled, no state."""
+        return cls(trace_parent=f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-00")
 
 
-class _RetryContext(RetryContext):
-    @property
-    def retry_count(self) -> int:
-        return 0
+@dataclass(frozen=True)
+class RetryContext:
+    """``context.retry_context``: the attributes of the SDK's retry context, without its (private) base class.
 
-    @property
-    def max_retry_count(self) -> int:
-        return 0
+    ``retry_count`` counts the retries before this attempt (0 on the first), ``max_retry_count`` is
+    the retry policy's limit and ``exception`` what the previous attempt raised. Retry policies are
+    not emulated, so every invocation is a first attempt: 0, 0 and None.
+    """
 
-    @property
-    def exception(self) -> Any:
-        return None
+    retry_count: int = 0
+    max_retry_count: int = 0
+    exception: object | None = None
 
 
 class InvocationContext(func.Context):
-    """The ``context`` argument: invocation id, function name and directory, trace and retry context."""
+    """The ``context`` argument: invocation id, function name and directory, trace and retry context.
+
+    A :class:`azure.functions.Context`; its trace and retry contexts are :class:`TraceContext` and
+    :class:`RetryContext`, which have the attributes of the SDK's types but not their base classes.
+    """
 
     def __init__(self, invocation_id: str, function_name: str, function_directory: str) -> None:
         self._invocation_id = invocation_id
         self._function_name = function_name
         self._function_directory = function_directory
-        self._trace = _TraceContext()
-        self._retry = _RetryContext()
+        self._trace = TraceContext.new_trace()
+        self._retry = RetryContext()
 
     @property
     def invocation_id(self) -> str:
@@ -130,11 +135,11 @@ class InvocationContext(func.Context):
         return self._function_directory
 
     @property
-    def trace_context(self) -> TraceContext:
+    def trace_context(self) -> TraceContext:  # type: ignore[override]  # the SDK declares its private abstract class
         return self._trace
 
     @property
-    def retry_context(self) -> RetryContext:
+    def retry_context(self) -> RetryContext:  # type: ignore[override]  # the SDK declares its private abstract class
         return self._retry
 
 
@@ -202,14 +207,7 @@ class Invoker:
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until no execution is in flight or ``timeout`` seconds pass; True when idle."""
-        deadline = time.monotonic() + timeout
-        with self._idle:
-            while self._in_flight:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._idle.wait(remaining)
-        return True
+        return wait_until_idle(self._idle, lambda: self._in_flight > 0, timeout)
 
 
 async def _awaited(awaitable: Any) -> Any:

@@ -31,9 +31,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import azure.functions as func
 
-from shared.devhost.indexing import HttpFunction
-from shared.devhost.invocation import Invoker
-from shared.devhost.routing import RouteTable, split_path
+from devhost.indexing import HttpFunction
+from devhost.invocation import Invoker
+from devhost.routing import RouteTable, split_path
+from devhost.waiting import wait_until_idle
 
 logger = logging.getLogger(__name__)
 
@@ -375,14 +376,7 @@ class HttpFrontEnd:
 
     def drain(self, timeout: float) -> bool:
         """Wait until no request is in progress, at most ``timeout`` seconds; True when none is."""
-        deadline = time.monotonic() + timeout
-        with self._state:
-            while any(self._connections.values()):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._state.wait(remaining)
-        return True
+        return wait_until_idle(self._state, lambda: any(self._connections.values()), timeout)
 
     def close(self) -> None:
         """Close every connection that is still open (after :meth:`drain`)."""

@@ -30,7 +30,7 @@ singleton locks, ``functionTimeout``, retry policies, scale-out, Application Ins
 endpoints, HTTP streaming.
 """
 
-from shared.devhost.host import LocalHost, serve
-from shared.devhost.indexing import UnsupportedFeature
+from devhost.host import LocalHost, serve
+from devhost.indexing import UnsupportedFeature
 
 __all__ = ["LocalHost", "UnsupportedFeature", "serve"]

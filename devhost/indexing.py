@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.devhost.config import HostConfig
-from shared.devhost.routing import RouteTemplate
-from shared.devhost.schedule import CronSchedule, resolve_setting_expressions
+from devhost.config import HostConfig
+from devhost.routing import RouteTemplate
+from devhost.schedule import CronSchedule, resolve_setting_expressions
 from shared.errors import ConfigurationError
 
 SUPPORTED_TRIGGERS = ("httpTrigger", "queueTrigger", "timerTrigger")

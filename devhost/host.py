@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from shared.devhost.config import HOST_JSON, LOCAL_SETTINGS_JSON, HostConfig, apply_local_settings, storage_connection_string
-from shared.devhost.http import MAX_REQUEST_BODY_BYTES, HttpFrontEnd
-from shared.devhost.indexing import HttpFunction, IndexedFunction, QueueFunction, TimerFunction, index_functions, load_app
-from shared.devhost.invocation import EventLoopThread, Invoker
-from shared.devhost.queues import HOST_LEASE_SECONDS, MIN_POLLING_INTERVAL, QueueListener
-from shared.devhost.routing import Route, RouteTable
-from shared.devhost.timers import TimerListener
+from devhost.config import HOST_JSON, LOCAL_SETTINGS_JSON, HostConfig, apply_local_settings, storage_connection_string
+from devhost.http import MAX_REQUEST_BODY_BYTES, HttpFrontEnd
+from devhost.indexing import HttpFunction, IndexedFunction, QueueFunction, TimerFunction, index_functions, load_app
+from devhost.invocation import EventLoopThread, Invoker
+from devhost.queues import HOST_LEASE_SECONDS, MIN_POLLING_INTERVAL, QueueListener
+from devhost.routing import Route, RouteTable
+from devhost.timers import TimerListener
 from shared.errors import ConfigurationError
 from shared.settings import PROJECT_ROOT
 
