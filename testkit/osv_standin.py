@@ -2,7 +2,7 @@
 
 It answers from a set of records, matching packages with the library's own range evaluation, pages
 long answers (``next_page_token``), and can be told to misbehave: scripted statuses before the real
-answer, slow answers, oversized bodies, broken records. Every request is logged.
+answer, slow answers, oversized or cut-off bodies, broken records. Every request is logged.
 """
 
 from __future__ import annotations
@@ -24,12 +24,17 @@ from shared.vulns.ranges import CompiledAffected
 
 @dataclass
 class Script:
-    """How the stand-in misbehaves: ``statuses`` are answered (and consumed) before real answers."""
+    """How the stand-in misbehaves: ``statuses`` are answered (and consumed) before real answers.
+
+    ``delay`` is seconds before each answer; ``oversized`` answers querybatch with a 40 MiB body;
+    ``truncated`` announces a longer querybatch body than it sends, then hangs up.
+    """
 
     statuses: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     delay: float = 0.0
     page_size: int = 1000
     oversized: bool = False
+    truncated: bool = False
     broken: set[str] = field(default_factory=set)
     missing: set[str] = field(default_factory=set)
 
@@ -97,6 +102,14 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         if state.script.oversized:
             self._send(200, b"[" + b" " * (40 * 1024 * 1024) + b"]")
+            return
+        if state.script.truncated:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b'{"results": [')
+            self.close_connection = True
             return
         results = []
         for query in body["queries"]:

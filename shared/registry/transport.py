@@ -3,8 +3,9 @@
 :class:`Transport` wraps a :class:`requests.Session`. Every request
 
 - has a connect and a read timeout;
-- is retried on 429, 502, 503, 504, connection errors and timeouts, at most
-  ``RetryPolicy.max_attempts`` times in all, with exponential backoff that honours ``Retry-After``;
+- is retried by :func:`shared.retry.send_with_retries` under a :class:`~shared.retry.RetryPolicy`
+  (by default on 429, 502, 503, 504, connection errors and timeouts, at most 4 tries in all, with
+  jittered exponential backoff that honours ``Retry-After`` up to 30 s); a TLS failure is not retried;
 - goes over HTTPS with verified certificates, unless the transport was made ``insecure`` (then
   plain HTTP and unverified TLS are allowed: the caller decides which registries may be insecure);
 - follows redirects itself, dropping ``Authorization`` as soon as a redirect leaves the origin
@@ -16,14 +17,10 @@ and closes them. Environment proxies are honoured; ``.netrc`` credentials and co
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import random
 import threading
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -36,10 +33,24 @@ from shared.registry.errors import (
     TLSFailure,
     TooLarge,
 )
+from shared.retry import RetryPolicy, parse_retry_after, send_with_retries
+
+__all__ = [
+    "CHUNK_SIZE",
+    "MAX_REDIRECTS",
+    "REDIRECT_STATUSES",
+    "RetryPolicy",
+    "Timeout",
+    "Transport",
+    "origin",
+    "parse_retry_after",
+    "read_error_body",
+    "read_limited",
+    "redact",
+]
 
 logger = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 CHUNK_SIZE = 64 * 1024
@@ -55,55 +66,6 @@ class Timeout:
     def __post_init__(self) -> None:
         if self.connect <= 0 or self.read <= 0:
             raise ValueError("timeouts must be positive")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently a request is retried.
-
-    ``max_attempts`` counts every try (1 means no retry). Backoff before retry *n* (1-based) is
-    ``base_delay * 2**(n-1)`` capped at ``max_delay``, scaled by a random factor in [0.5, 1] when
-    ``jitter`` is on. A ``Retry-After`` from the server replaces the backoff; when it asks for more
-    than ``max_retry_after`` seconds the request is not retried and the response is returned, so the
-    caller can give up and report it (the queue retries later). ``sleep`` waits (tests record it).
-    """
-
-    max_attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 30.0
-    jitter: bool = True
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if self.base_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
-            raise ValueError("delays must not be negative")
-
-    def backoff(self, retry: int) -> float:
-        """Seconds to wait before retry number ``retry`` (1-based) when the server gave no hint."""
-        delay = min(self.max_delay, self.base_delay * (2.0 ** (retry - 1)))
-        if self.jitter:
-            delay *= random.uniform(0.5, 1.0)  # noqa: S311 - spreading retries, not security
-        return delay
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds a ``Retry-After`` header asks to wait: delta-seconds or an HTTP date; ``None`` if absent or bad."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = now or datetime.now(timezone.utc)
-    return max(0.0, (when - current).total_seconds())
 
 
 def redact(url: str) -> str:
@@ -175,48 +137,25 @@ class Transport:
     ) -> requests.Response:
         """Send a request, retrying and following redirects; return the final, streamed response.
 
-        The response may be any status (including 429 or 5xx after the last attempt); the caller
-        maps it to an error and must close it. Raises :class:`RegistryUnreachable` (temporary) when
+        The response may be any status (including 429 or 5xx after the last attempt, or when its
+        ``Retry-After`` asks for longer than the policy allows); the caller maps it to an error and
+        must close it. Raises :class:`RegistryUnreachable` (temporary) when
         no response arrived after the last attempt, :class:`TLSFailure` on TLS errors and
         :class:`InsecureNotAllowed` for a URL, or redirect, this transport may not follow.
         """
-        policy = self.retry
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._follow(method, url, dict(headers or {}), params, data)
-            except requests.exceptions.SSLError:
-                raise TLSFailure(
-                    f"{method} {redact(url)}: TLS handshake failed (untrusted or mismatched certificate, "
-                    "or the server does not speak HTTPS)"
-                ) from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
-                timed_out = isinstance(error, requests.exceptions.Timeout)
-                if attempt >= policy.max_attempts:
-                    what = "timed out" if timed_out else "could not connect"
-                    raise RegistryUnreachable(f"{method} {redact(url)}: {what} after {attempt} attempt(s)") from None
-                delay = policy.backoff(attempt)
-                logger.info("%s %s: %s; retrying in %.2fs", method, redact(url), type(error).__name__, delay)
-                policy.sleep(delay)
-                continue
-            if response.status_code not in RETRY_STATUSES or attempt >= policy.max_attempts:
-                return response
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if retry_after is not None and retry_after > policy.max_retry_after:
-                logger.info(
-                    "%s %s: HTTP %d asks to wait %.0fs, more than the %.0fs allowed; giving up",
-                    method,
-                    redact(url),
-                    response.status_code,
-                    retry_after,
-                    policy.max_retry_after,
-                )
-                return response
-            delay = retry_after if retry_after is not None else policy.backoff(attempt)
-            logger.info("%s %s: HTTP %d; retrying in %.2fs", method, redact(url), response.status_code, delay)
-            response.close()
-            policy.sleep(delay)
+        label = f"{method} {redact(url)}"
+        try:
+            answer = send_with_retries(
+                self.retry, lambda: self._follow(method, url, dict(headers or {}), params, data), label=label, log=logger
+            )
+        except requests.exceptions.SSLError:
+            raise TLSFailure(
+                f"{label}: TLS handshake failed (untrusted or mismatched certificate, or the server does not speak HTTPS)"
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+            what = "timed out" if isinstance(error, requests.exceptions.Timeout) else "could not connect"
+            raise RegistryUnreachable(f"{label}: {what} after {self.retry.max_attempts} attempt(s)") from None
+        return answer.response
 
     def _follow(
         self,

@@ -1,9 +1,10 @@
 """The OSV web API as an advisory source: ``POST /v1/querybatch`` and ``GET /v1/vulns/{id}``.
 
-:class:`OsvApiClient` speaks HTTP on ``requests``: every request has a connect and a read timeout;
-connection errors, timeouts, 429 and 5xx are retried at most ``max_attempts`` times in all, with
-exponential backoff (a ``Retry-After`` in seconds is honoured up to ``max_retry_after``); response
-bodies are read up to ``max_response_bytes``. Failures raise
+:class:`OsvApiClient` speaks HTTP on ``requests``: every request has a connect and a read timeout
+and is retried by :func:`shared.retry.send_with_retries` under a :class:`~shared.retry.RetryPolicy`
+(by default :data:`DEFAULT_RETRY`: connection errors, timeouts, 429, 500, 502, 503 and 504, at most
+3 tries in all, jittered exponential backoff, ``Retry-After`` honoured up to 30 s; a TLS failure is
+not retried); response bodies are read up to ``max_response_bytes``. Failures raise
 :class:`~shared.vulns.errors.AdvisorySourceUnavailable` (temporary) or
 :class:`~shared.vulns.errors.AdvisorySourceRejected` (permanent: 4xx, bodies that are not OSV).
 
@@ -17,14 +18,15 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
+from shared.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after, send_with_retries
 from shared.vulns.errors import AdvisorySourceRejected, AdvisorySourceUnavailable, InvalidAdvisory
 from shared.vulns.index import Lookup
 from shared.vulns.model import Advisory
@@ -39,11 +41,19 @@ BATCH_SIZE = 1000
 """The most queries the API accepts in one querybatch."""
 MAX_PAGES = 20
 """The most pages followed for one query."""
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_RETRY = RetryPolicy(max_attempts=3, statuses=RETRY_STATUSES | {500})
+"""The OSV client's retries: three tries in all, and a 500 is retried besides the default statuses,
+since both calls are read-only queries, cheap to repeat."""
 
 
 class OsvApiClient:
-    """A client of the OSV API at ``base_url`` (see the module notes for timeouts and retries)."""
+    """A client of the OSV API at ``base_url`` (see the module notes for timeouts and retries).
+
+    ``connect_timeout`` and ``read_timeout`` are seconds; ``retry`` defaults to
+    :data:`DEFAULT_RETRY`, and ``max_attempts`` (when given) overrides its ``max_attempts``;
+    ``max_response_bytes`` caps each answer's body. ``request_count`` counts the HTTP requests sent,
+    retries included.
+    """
 
     def __init__(
         self,
@@ -52,25 +62,19 @@ class OsvApiClient:
         session: requests.Session | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
-        max_attempts: int = 3,
-        base_delay: float = 0.5,
-        max_delay: float = 8.0,
-        max_retry_after: float = 30.0,
+        retry: RetryPolicy | None = None,
+        max_attempts: int | None = None,
         max_response_bytes: int = 32 * 1024 * 1024,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        retry = retry or DEFAULT_RETRY
+        if max_attempts is not None:
+            retry = replace(retry, max_attempts=max_attempts)
         self.base_url = base_url.rstrip("/")
         self._session = session or requests.Session()
         self._owns_session = session is None
         self._timeout = (connect_timeout, read_timeout)
-        self._max_attempts = max_attempts
-        self._base_delay = base_delay
-        self._max_delay = max_delay
-        self._max_retry_after = max_retry_after
+        self.retry = retry
         self._max_bytes = max_response_bytes
-        self._sleep = sleep
         self.request_count = 0
 
     def close(self) -> None:
@@ -115,40 +119,39 @@ class OsvApiClient:
         return parse_advisory(load_json(self._call("GET", path), path))
 
     def _call(self, method: str, path: str, *, json_body: Any = None) -> bytes:
-        """The body of a 200 answer to ``method path``, after retries (see the module notes)."""
+        """The body of a 200 answer to ``method path``, after retries (see the module notes).
+
+        Raises :class:`AdvisorySourceUnavailable` when no answer came, a TLS handshake failed, or a
+        retryable status remained; :class:`AdvisorySourceRejected` for any other status than 200
+        (``code="advisory-not-found"`` for 404) and for an oversized body.
+        """
         url = self.base_url + path
-        attempt = 0
-        while True:
-            attempt += 1
-            self.request_count += 1
-            try:
-                response = self._session.request(method, url, json=json_body, timeout=self._timeout, stream=True)
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                if attempt >= self._max_attempts:
-                    raise AdvisorySourceUnavailable(
-                        f"OSV API {method} {path}: {type(exc).__name__} after {attempt} attempt(s)"
-                    ) from None
-                delay = self._backoff(attempt)
-                logger.info("OSV API %s %s: %s; retrying in %.2fs", method, path, type(exc).__name__, delay)
-                self._sleep(delay)
-                continue
-            with response:
-                status = response.status_code
-                if status in _RETRY_STATUSES:
-                    wait = _retry_after(response.headers.get("Retry-After"))
-                    if attempt >= self._max_attempts or (wait is not None and wait > self._max_retry_after):
-                        raise AdvisorySourceUnavailable(f"OSV API {method} {path}: HTTP {status} after {attempt} attempt(s)")
-                    delay = wait if wait is not None else self._backoff(attempt)
-                    logger.info("OSV API %s %s: HTTP %s; retrying in %.2fs", method, path, status, delay)
-                    self._sleep(delay)
-                    continue
-                if status == 404:
-                    raise AdvisorySourceRejected(f"OSV API {method} {path}: not found", code="advisory-not-found")
-                if status != 200:
-                    raise AdvisorySourceRejected(f"OSV API {method} {path}: HTTP {status}")
-                return self._read(response, path)
+        label = f"OSV API {method} {path}"
+        try:
+            answer = send_with_retries(self.retry, lambda: self._send(method, url, json_body), label=label, log=logger)
+        except requests.exceptions.SSLError:
+            raise AdvisorySourceUnavailable(f"{label}: TLS handshake failed") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise AdvisorySourceUnavailable(f"{label}: {type(exc).__name__} after {self.retry.max_attempts} attempt(s)") from None
+        with answer.response as response:
+            status = response.status_code
+            if self.retry.retries_status(status):
+                wait = parse_retry_after(response.headers.get("Retry-After"))
+                asked = f"; it asked to wait {wait:g}s" if wait is not None else ""
+                raise AdvisorySourceUnavailable(f"{label}: HTTP {status} after {answer.attempts} attempt(s){asked}")
+            if status == 404:
+                raise AdvisorySourceRejected(f"{label}: not found", code="advisory-not-found")
+            if status != 200:
+                raise AdvisorySourceRejected(f"{label}: HTTP {status}")
+            return self._read(response, path)
+
+    def _send(self, method: str, url: str, json_body: Any) -> requests.Response:
+        """One try of a request: the streamed response, whatever its status."""
+        self.request_count += 1
+        return self._session.request(method, url, json=json_body, timeout=self._timeout, stream=True)
 
     def _read(self, response: requests.Response, path: str) -> bytes:
+        """The body of ``response``, at most ``max_response_bytes``; a broken connection is temporary."""
         chunks: list[bytes] = []
         size = 0
         try:
@@ -157,12 +160,9 @@ class OsvApiClient:
                 if size > self._max_bytes:
                     raise AdvisorySourceRejected(f"OSV API {path}: answer larger than {self._max_bytes} bytes")
                 chunks.append(chunk)
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        except requests.exceptions.RequestException as exc:
             raise AdvisorySourceUnavailable(f"OSV API {path}: {type(exc).__name__} while reading the answer") from None
         return b"".join(chunks)
-
-    def _backoff(self, attempt: int) -> float:
-        return float(min(self._max_delay, self._base_delay * 2 ** (attempt - 1)))
 
 
 class OsvApiSource:
@@ -224,9 +224,3 @@ def _json(data: bytes, path: str) -> Any:
         return json.loads(data)
     except (ValueError, RecursionError):
         raise AdvisorySourceRejected(f"OSV API {path}: the answer is not JSON") from None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None or not value.strip().isdigit():
-        return None
-    return float(value.strip())

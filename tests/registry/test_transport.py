@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from shared import retry
 from shared.registry import (
     InsecureNotAllowed,
     RegistryClient,
@@ -17,10 +18,11 @@ from shared.registry import (
     RetryPolicy,
     Throttled,
     Timeout,
+    TLSFailure,
 )
 from shared.registry.transport import Transport, parse_retry_after, redact
 from testkit.processes import free_port
-from testkit.standin import RecordedSleeps, Reply, StandIn
+from testkit.standin import RecordedSleeps, Reply, StandIn, TLSFiles
 
 V2 = Reply(200, b"{}", {"Docker-Distribution-API-Version": "registry/2.0"})
 REGISTRY_ERROR = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'
@@ -167,25 +169,28 @@ def test_redirect_from_https_to_http_is_refused(
     assert plain.seen == []
 
 
-def test_parse_retry_after() -> None:
-    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    assert parse_retry_after("120") == 120.0
-    assert parse_retry_after("Mon, 01 Jan 2024 00:00:30 GMT", now=now) == 30.0
-    assert parse_retry_after("Sun, 31 Dec 2023 00:00:00 GMT", now=now) == 0.0
-    assert parse_retry_after("soon") is None
-    assert parse_retry_after(None) is None
+def test_an_untrusted_certificate_is_not_retried(
+    standin: Callable[..., StandIn], tls_files: TLSFiles, fast_retry: RetryPolicy, sleeps: RecordedSleeps
+) -> None:
+    server = standin(tls=tls_files)
+    server.route("GET", "/v2/", V2)
+    sending = Transport(retry=fast_retry)
+    with pytest.raises(TLSFailure, match="TLS handshake failed"):
+        sending.send("GET", f"{server.url}/v2/")
+    assert sending.request_count == 1 and sleeps == []
+
+
+def test_the_registry_uses_the_shared_policy() -> None:
+    policy = RetryPolicy()
+    assert policy.statuses == retry.RETRY_STATUSES and 500 not in policy.statuses
+    assert policy.max_attempts == 4 and policy.jitter
+    assert Transport().retry == policy
+    assert RetryPolicy is retry.RetryPolicy and parse_retry_after is retry.parse_retry_after
+    with pytest.raises(ValueError):
+        RetryPolicy(max_attempts=0)
 
 
 def test_redact_drops_query_and_user_info() -> None:
     assert redact("https://user:pw@acct.blob.core.windows.net:443/c/b?sv=1&sig=SECRET#x") == (
         "https://acct.blob.core.windows.net:443/c/b"
     )
-
-
-def test_retry_policy_backoff_is_bounded() -> None:
-    policy = RetryPolicy(base_delay=1, max_delay=4, jitter=False)
-    assert [policy.backoff(n) for n in range(1, 6)] == [1, 2, 4, 4, 4]
-    jittered = RetryPolicy(base_delay=1, max_delay=4)
-    assert all(0.5 <= jittered.backoff(1) <= 1 for _ in range(20))
-    with pytest.raises(ValueError):
-        RetryPolicy(max_attempts=0)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import email.utils
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from shared.retry import RETRY_STATUSES, RetryPolicy
 from shared.vulns.errors import AdvisorySourceRejected, AdvisorySourceUnavailable
 from shared.vulns.index import ImportResult, MemoryIndex
 from shared.vulns.matching import Matcher
 from shared.vulns.model import Advisory
-from shared.vulns.osvapi import OsvApiClient, OsvApiSource
+from shared.vulns.osvapi import DEFAULT_RETRY, OsvApiClient, OsvApiSource
 from shared.vulns.packages import PackageKey, PackageRef, osv_query
 from testkit.osv_standin import OsvStandIn, running
 
@@ -22,6 +26,7 @@ PACKAGES = [
     PackageRef("pkg:golang/stdlib@go1.20.1"),
     PackageRef("pkg:golang/golang.org/x/text@v0.3.7"),
 ]
+JINJA2 = [osv_query(PackageRef("pkg:pypi/jinja2@2.10"))]
 
 
 @pytest.fixture
@@ -42,8 +47,13 @@ class _Sleeps(list[float]):
         self.append(seconds)
 
 
-def _client(standin: OsvStandIn, sleeps: _Sleeps | None = None, **options: float) -> OsvApiClient:
-    return OsvApiClient(standin.url, sleep=sleeps if sleeps is not None else _Sleeps(), **options)  # type: ignore[arg-type]
+def _policy(sleeps: _Sleeps | None = None, **changes: float) -> RetryPolicy:
+    """The client's default policy, without jitter and recording its waits instead of sleeping."""
+    return replace(DEFAULT_RETRY, jitter=False, sleep=sleeps if sleeps is not None else _Sleeps(), **changes)  # type: ignore[arg-type]
+
+
+def _client(standin: OsvStandIn, sleeps: _Sleeps | None = None, *, url: str = "", **options: float) -> OsvApiClient:
+    return OsvApiClient(url or standin.url, retry=_policy(sleeps), **options)  # type: ignore[arg-type]
 
 
 def test_findings_from_the_api_equal_findings_from_the_mirror(
@@ -82,40 +92,60 @@ def test_long_answers_are_paged(standin: OsvStandIn) -> None:
 def test_429_and_5xx_are_retried_with_backoff_and_retry_after(standin: OsvStandIn) -> None:
     standin.script.statuses = [(503, {}), (429, {"Retry-After": "2"})]
     sleeps = _Sleeps()
-    client = _client(standin, sleeps, max_attempts=3, base_delay=0.5)
-    assert client.querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])[0]
+    client = OsvApiClient(standin.url, retry=_policy(sleeps, base_delay=0.5))
+    assert client.querybatch(JINJA2)[0]
     assert sleeps == [0.5, 2.0]
     assert client.request_count == 3
+
+
+def test_the_default_policy_is_the_shared_one_with_500_retried() -> None:
+    assert isinstance(DEFAULT_RETRY, RetryPolicy)
+    assert DEFAULT_RETRY.statuses == RETRY_STATUSES | {500}
+    assert DEFAULT_RETRY.max_attempts == 3 and DEFAULT_RETRY.jitter
+    assert OsvApiClient(max_attempts=5).retry == replace(DEFAULT_RETRY, max_attempts=5)
+    with pytest.raises(ValueError):
+        OsvApiClient(max_attempts=0)
+
+
+def test_500_is_retried_and_retry_after_may_be_a_date(standin: OsvStandIn) -> None:
+    when = email.utils.format_datetime(datetime.now(timezone.utc) + timedelta(seconds=3), usegmt=True)
+    standin.script.statuses = [(500, {"Retry-After": when})]
+    sleeps = _Sleeps()
+    client = _client(standin, sleeps)
+    assert client.querybatch(JINJA2)[0]
+    assert len(sleeps) == 1 and 1.0 < sleeps[0] <= 3.0
+    assert client.request_count == 2
 
 
 def test_giving_up_is_temporary(standin: OsvStandIn) -> None:
     standin.script.statuses = [(502, {})] * 3
     with pytest.raises(AdvisorySourceUnavailable, match="HTTP 502 after 3") as caught:
-        _client(standin, max_attempts=3).querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+        _client(standin, max_attempts=3).querybatch(JINJA2)
     assert caught.value.temporary
 
 
 def test_a_retry_after_too_long_is_not_waited_for(standin: OsvStandIn) -> None:
     standin.script.statuses = [(429, {"Retry-After": "3600"})]
     sleeps = _Sleeps()
-    with pytest.raises(AdvisorySourceUnavailable):
-        _client(standin, sleeps).querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+    with pytest.raises(AdvisorySourceUnavailable, match=r"HTTP 429 after 1 attempt\(s\); it asked to wait 3600s"):
+        _client(standin, sleeps).querybatch(JINJA2)
     assert sleeps == []
+    assert len(standin.log) == 1
 
 
 def test_a_rejected_request_is_permanent(standin: OsvStandIn) -> None:
     standin.script.statuses = [(400, {})]
     with pytest.raises(AdvisorySourceRejected, match="HTTP 400") as caught:
-        _client(standin).querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+        _client(standin).querybatch(JINJA2)
     assert not caught.value.temporary
 
 
 def test_missing_and_broken_records_are_problems(standin: OsvStandIn) -> None:
     client = _client(standin)
-    ids = [i for i, _ in client.querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])[0]]
+    ids = [i for i, _ in client.querybatch(JINJA2)[0]]
     standin.script.missing = {ids[0]}
     standin.script.broken = {ids[1]}
-    lookup = OsvApiSource(client).lookup([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+    lookup = OsvApiSource(client).lookup(JINJA2)
     assert {(p.code, p.record_id) for p in lookup.problems} == {("advisory-not-found", ids[0]), ("invalid-advisory", ids[1])}
     assert {a.id for a in lookup.records[PackageKey("PyPI", "jinja2")]} == set(ids[2:])
 
@@ -123,19 +153,35 @@ def test_missing_and_broken_records_are_problems(standin: OsvStandIn) -> None:
 def test_an_oversized_answer_is_refused(standin: OsvStandIn) -> None:
     standin.script.oversized = True
     with pytest.raises(AdvisorySourceRejected, match="larger than"):
-        _client(standin).querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+        _client(standin).querybatch(JINJA2)
 
 
 def test_a_slow_server_times_out(standin: OsvStandIn) -> None:
     standin.script.delay = 0.5
     with pytest.raises(AdvisorySourceUnavailable, match="Timeout after 2"):
-        _client(standin, read_timeout=0.1, max_attempts=2).querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+        _client(standin, read_timeout=0.1, max_attempts=2).querybatch(JINJA2)
 
 
 def test_an_unreachable_server() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = OsvApiClient(f"http://127.0.0.1:{port}", sleep=_Sleeps(), max_attempts=2)
+    client = OsvApiClient(f"http://127.0.0.1:{port}", retry=_policy(), max_attempts=2)
     with pytest.raises(AdvisorySourceUnavailable, match="ConnectionError after 2"):
-        client.querybatch([osv_query(PackageRef("pkg:pypi/jinja2@2.10"))])
+        client.querybatch(JINJA2)
+
+
+def test_a_tls_failure_is_not_retried(standin: OsvStandIn) -> None:
+    sleeps = _Sleeps()
+    client = _client(standin, sleeps, url=standin.url.replace("http://", "https://"))
+    with pytest.raises(AdvisorySourceUnavailable, match="TLS handshake failed") as caught:
+        client.querybatch(JINJA2)
+    assert caught.value.temporary
+    assert client.request_count == 1 and sleeps == []
+
+
+def test_an_answer_cut_short_is_temporary(standin: OsvStandIn) -> None:
+    standin.script.truncated = True
+    with pytest.raises(AdvisorySourceUnavailable, match="while reading the answer") as caught:
+        _client(standin).querybatch(JINJA2)
+    assert caught.value.temporary
