@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import Any
+from typing import Any, AnyStr
 from urllib.parse import quote, unquote
 
 from shared.errors import InvalidInput
@@ -40,18 +40,14 @@ def put_json(entity: dict[str, Any], name: str, value: Any) -> None:
     Raises :class:`InvalidInput` when the JSON does not fit in :data:`MAX_CHUNKS` chunks.
     """
     text = json.dumps(value, separators=(",", ":"), sort_keys=True)
-    chunks = [text[i : i + MAX_PROPERTY_CHARS] for i in range(0, len(text), MAX_PROPERTY_CHARS)] or [""]
-    if len(chunks) > MAX_CHUNKS:
+    if not _put_chunks(entity, f"{name}_", text, MAX_PROPERTY_CHARS, MAX_CHUNKS):
         raise InvalidInput(f"{name} is too large to store ({len(text)} characters of JSON)")
-    entity[f"{name}_chunks"] = len(chunks)
-    for index, chunk in enumerate(chunks):
-        entity[f"{name}_{index}"] = chunk
 
 
 def get_json(entity: dict[str, Any], name: str, default: Any = None) -> Any:
     """Read back a value stored by :func:`put_json`; ``default`` when absent."""
-    count = entity.get(f"{name}_chunks")
-    if not isinstance(count, int):
+    count = _chunk_count(entity, f"{name}_")
+    if count is None:
         return default
     return json.loads("".join(str(entity.get(f"{name}_{i}", "")) for i in range(count)))
 
@@ -74,21 +70,38 @@ def put_compressed_json(entity: dict[str, Any], name: str, value: Any) -> None:
     Raises :class:`ValueTooLarge` when the compressed text needs more than :data:`MAX_BINARY_CHUNKS` chunks.
     """
     data = zlib.compress(json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8"), 6)
-    chunks = [data[i : i + MAX_BINARY_CHUNK] for i in range(0, len(data), MAX_BINARY_CHUNK)]
-    if len(chunks) > MAX_BINARY_CHUNKS:
+    if not _put_chunks(entity, f"{name}_z", data, MAX_BINARY_CHUNK, MAX_BINARY_CHUNKS):
         raise ValueTooLarge(f"{name} is too large to store ({len(data)} bytes compressed)")
-    entity[f"{name}_zchunks"] = len(chunks)
-    for index, chunk in enumerate(chunks):
-        entity[f"{name}_z{index}"] = chunk
 
 
 def get_compressed_json(entity: dict[str, Any], name: str, default: Any = None) -> Any:
     """Read back a value stored by :func:`put_compressed_json`; ``default`` when absent or unreadable."""
-    count = entity.get(f"{name}_zchunks")
-    if not isinstance(count, int):
+    count = _chunk_count(entity, f"{name}_z")
+    if count is None:
         return default
     try:
         data = b"".join(bytes(entity[f"{name}_z{i}"]) for i in range(count))
         return json.loads(zlib.decompress(data))
     except (KeyError, TypeError, ValueError, zlib.error):
         return default
+
+
+def _put_chunks(entity: dict[str, Any], prefix: str, data: AnyStr, size: int, most: int) -> bool:
+    """Store ``data`` in ``entity`` cut into chunks of ``size`` items: ``<prefix>0``, ``<prefix>1`` …
+
+    The number of chunks goes in ``<prefix>chunks``; empty data is one empty chunk. Answers
+    ``False``, storing nothing, when ``data`` needs more than ``most`` chunks.
+    """
+    chunks = [data[i : i + size] for i in range(0, len(data), size)] or [data]
+    if len(chunks) > most:
+        return False
+    entity[f"{prefix}chunks"] = len(chunks)
+    for index, chunk in enumerate(chunks):
+        entity[f"{prefix}{index}"] = chunk
+    return True
+
+
+def _chunk_count(entity: dict[str, Any], prefix: str) -> int | None:
+    """The number of chunks :func:`_put_chunks` stored under ``prefix``; ``None`` when there are none."""
+    count = entity.get(f"{prefix}chunks")
+    return count if isinstance(count, int) else None

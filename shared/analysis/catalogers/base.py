@@ -15,6 +15,7 @@ the distribution (``distro=debian-12``) that only the final filesystem tells.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -200,6 +201,18 @@ def scan_stream(scanner: Scanner, stream: Readable, chunk_size: int = 1024 * 102
         if not scanner.feed(chunk):
             break
     return scanner.finish()
+
+
+def load_json(data: bytes, what: str, *, encoding: str | None = None) -> object:
+    """The JSON document in ``data``; raises :class:`ParseError` (``<what> is not JSON (<reason>)``) when it is not one.
+
+    Without ``encoding`` the bytes are read as :func:`json.loads` reads them (UTF-8, UTF-16 or
+    UTF-32, a UTF-8 byte order mark allowed); with it they are decoded that way first.
+    """
+    try:
+        return json.loads(data if encoding is None else data.decode(encoding))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ParseError(f"{what} is not JSON ({error})") from None
 
 
 def text(data: bytes) -> str:

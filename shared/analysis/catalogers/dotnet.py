@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, purl
+from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, load_json, purl
 from shared.analysis.model import FileResult, OSInfo, PackageRecord
 
 NAME = "dotnet"
@@ -13,10 +11,7 @@ VERSION = 1
 
 def parse_deps_json(path: str, data: bytes, context: ParseContext) -> FileResult:
     """The NuGet packages listed in a ``.deps.json`` (projects and reference assemblies are not packages)."""
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ParseError(f"deps.json is not JSON ({error})") from None
+    document = load_json(data, "deps.json", encoding="utf-8-sig")
     libraries = document.get("libraries") if isinstance(document, dict) else None
     if not isinstance(libraries, dict):
         raise ParseError("deps.json has no libraries")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, purl
+from shared.analysis.catalogers.executables import ExecutableScanner
 from shared.analysis.model import FileResult, OSInfo, PackageRecord
 
 NAME = "go"
@@ -25,14 +26,6 @@ VERSION = 2
 MAGIC = b"\xff Go buildinf:"
 _HEADER = 32
 _MAX_INFO = 4 * 1024 * 1024
-_EXECUTABLE_MAGICS = (
-    b"\x7fELF",
-    b"MZ",
-    b"\xfe\xed\xfa\xce",
-    b"\xfe\xed\xfa\xcf",
-    b"\xce\xfa\xed\xfe",
-    b"\xcf\xfa\xed\xfe",
-)
 
 
 def _varint(data: bytes, position: int) -> tuple[int, int]:
@@ -209,30 +202,17 @@ def parse_module_info(go_version: str, info: str) -> tuple[PackageRecord, ...]:
     return tuple(records)
 
 
-def is_executable_format(head: bytes) -> bool:
-    """Whether a file starts like an ELF, PE or Mach-O executable."""
-    return any(head.startswith(magic) for magic in _EXECUTABLE_MAGICS)
-
-
-class GoBinaryScanner:
+class GoBinaryScanner(ExecutableScanner):
     """The :class:`~shared.analysis.catalogers.base.Scanner` of one executable: its Go modules, or ``None``."""
 
     def __init__(self, path: str, size: int, context: ParseContext) -> None:
+        super().__init__()
         self._search = BuildInfoSearch()
-        self._started = False
-        self._executable = False
 
-    def feed(self, chunk: bytes) -> bool:
-        if not self._started:
-            self._started = True
-            self._executable = is_executable_format(chunk[:4])
-            if not self._executable:
-                return False
+    def _feed(self, chunk: bytes) -> bool:
         return self._search.feed(chunk)
 
-    def finish(self) -> FileResult | None:
-        if not self._executable:
-            return None
+    def _finish(self) -> FileResult | None:
         found = self._search.finish()
         if found is None:
             return None

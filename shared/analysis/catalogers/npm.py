@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, purl
+from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, load_json, purl
 from shared.analysis.model import FileResult, OSInfo, PackageRecord
 
 NAME = "npm"
@@ -13,10 +11,7 @@ VERSION = 1
 
 def parse_package_json(path: str, data: bytes, context: ParseContext) -> FileResult:
     """The installed package a ``package.json`` describes (name and version required)."""
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ParseError(f"package.json is not JSON ({error})") from None
+    document = load_json(data, "package.json")
     if not isinstance(document, dict):
         raise ParseError("package.json is not a JSON object")
     name, version = document.get("name"), document.get("version")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, purl
+from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, load_json, purl
 from shared.analysis.model import FileResult, OSInfo, PackageRecord
 
 NAME = "php-composer"
@@ -13,10 +11,7 @@ VERSION = 1
 
 def parse_installed_json(path: str, data: bytes, context: ParseContext) -> FileResult:
     """Every package Composer installed into a ``vendor`` directory."""
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ParseError(f"installed.json is not JSON ({error})") from None
+    document = load_json(data, "installed.json")
     entries = document.get("packages") if isinstance(document, dict) else document
     if not isinstance(entries, list):
         raise ParseError("installed.json has no package list")

@@ -10,12 +10,11 @@ JSON (capped at ``max_file_bytes``).
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
 
-from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, purl
-from shared.analysis.catalogers.golang import is_executable_format
+from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, load_json, purl
+from shared.analysis.catalogers.executables import ExecutableScanner
 from shared.analysis.model import FileResult, OSInfo, PackageRecord
 
 NAME = "rust-audit"
@@ -29,10 +28,7 @@ _PROBE = 512
 
 def parse_audit_json(data: bytes) -> tuple[PackageRecord, ...]:
     """The crates of ``cargo auditable``'s JSON."""
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ParseError(f"cargo auditable data is not JSON ({error})") from None
+    document = load_json(data, "cargo auditable data")
     entries = document.get("packages") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise ParseError("cargo auditable data has no package list")
@@ -47,23 +43,17 @@ def parse_audit_json(data: bytes) -> tuple[PackageRecord, ...]:
     return tuple(records)
 
 
-class AuditDataScanner:
+class AuditDataScanner(ExecutableScanner):
     """The :class:`~shared.analysis.catalogers.base.Scanner` of one executable: its crates, or ``None``."""
 
     def __init__(self, path: str, size: int, context: ParseContext) -> None:
+        super().__init__()
         self._limit = context.limits.max_file_bytes
-        self._started = False
-        self._executable = False
         self._tail = b""  # the last bytes of the chunk before, where a candidate could not be probed yet
         self._inflater: zlib._Decompress | None = None
         self._inflated = bytearray()
 
-    def feed(self, chunk: bytes) -> bool:
-        if not self._started:
-            self._started = True
-            self._executable = is_executable_format(chunk[:4])
-            if not self._executable:
-                return False
+    def _feed(self, chunk: bytes) -> bool:
         if self._inflater is not None:
             return self._inflate(chunk)
         # Each chunk is searched where it is; a candidate in the last bytes of the one before is
@@ -111,7 +101,7 @@ class AuditDataScanner:
             raise ParseError(f"cargo auditable data is larger than {self._limit} bytes")
         return not self._inflater.eof
 
-    def finish(self) -> FileResult | None:
+    def _finish(self) -> FileResult | None:
         if self._inflater is None:
             # Candidates too close to the end of the file to be probed while it streamed.
             for match in _ZLIB_HEADER.finditer(self._tail):
