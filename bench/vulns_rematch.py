@@ -26,9 +26,8 @@ from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
 from shared.secrets import generate_key
 from shared.settings import load
 from shared.vulns.feeds import DirectoryFeed
-from shared.vulns.matching import Matcher
 from shared.vulns.parse import load_json, load_yaml, parse_advisory
-from shared.vulns.service import advisory_source, image_counts, import_and_rematch, match_and_store, with_vulnerabilities
+from shared.vulns.service import image_counts, with_vulnerabilities
 from shared.wiring import build_services
 from testkit.azurite import Azurite
 
@@ -78,7 +77,7 @@ def main() -> int:
 
         pairs = affected_pairs(300)
         os_info = OSInfo(id="debian", version_id="12")
-        matcher = Matcher(advisory_source(svc))
+        matcher = svc.vulnerabilities.matcher()
         started = time.perf_counter()
         for number in range(args.images):
             chosen = rng.sample(pairs, min(args.packages, len(pairs)))
@@ -91,7 +90,7 @@ def main() -> int:
             analysis = PlatformAnalysis(platform="linux/amd64", digest=digest, os=os_info, packages=packages, problems=())
             repository = f"team/app{number % 50}"
             svc.sboms.put(REGISTRY, repository, analysis, "2026-01-01T00:00:00.000000Z")
-            report = match_and_store(svc, matcher, PlatformRef(REGISTRY, repository, digest), analysis)
+            report = svc.vulnerabilities.match_and_store(matcher, PlatformRef(REGISTRY, repository, digest), analysis)
             counts, fixable = image_counts([report])
             platform = with_vulnerabilities(PlatformRecord(digest=digest, os="linux", architecture="amd64"), report)
             svc.images.put(ImageRecord(registry=REGISTRY, repository=repository, digest=digest, status="analyzed",
@@ -109,7 +108,7 @@ def main() -> int:
                               "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]}]})))
         records = [parse_advisory(u) for u in update]
         started = time.perf_counter()
-        result, rematched = import_and_rematch(svc, records)
+        result, rematched = svc.vulnerabilities.import_and_rematch(svc.advisories, records)
         elapsed = time.perf_counter() - started
         print(f"update of {result.changed} advisories ({len(result.changed_keys)} package keys): re-matched "
               f"{rematched.platforms_checked} stored SBOMs in {elapsed:.1f} s; {len(rematched.images_changed)} images changed")

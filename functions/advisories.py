@@ -8,7 +8,6 @@ import azure.functions as func
 
 from shared.errors import LookoutError
 from shared.vulns.feeds import open_feed
-from shared.vulns.service import import_and_rematch
 from shared.wiring import services
 
 log = logging.getLogger(__name__)
@@ -25,7 +24,8 @@ def advisories_refresh(timer: func.TimerRequest) -> None:
     for url in svc.settings.advisory_feeds:
         try:
             with open_feed(url) as opened:
-                result, rematched = import_and_rematch(svc, opened.feed.read(), opened.complete_ecosystems)
+                result, rematched = svc.vulnerabilities.import_and_rematch(svc.advisories, opened.feed.read(),
+                                                                           opened.complete_ecosystems)
             log.info("advisory feed imported: %d changed; %d images changed", result.changed,
                      len(rematched.images_changed))
         except LookoutError as exc:

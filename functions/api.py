@@ -1,7 +1,8 @@
 """The management and results API: integrations, their token, repositories, images; the registry template.
 
 Function-key protected in Azure (``x-functions-key`` header or ``?code=``), except the static
-registry template that the Azure portal fetches. The triggers parse, call the library and answer.
+registry template that the Azure portal fetches. The triggers parse, call the library and answer;
+:func:`~functions.httpio.answers_errors` turns a library error into its HTTP status.
 """
 
 from __future__ import annotations
@@ -11,29 +12,21 @@ from urllib.parse import unquote
 
 import azure.functions as func
 
-from functions.httpio import actor, error_response, failure_response, json_response, read_json_object
+from functions.httpio import actor, answers_errors, error_response, json_response, read_json_object
 from shared.api.images import find_image
 from shared.api.sboms import image_analysis, render_sbom
 from shared.api.vulnerabilities import image_vulnerabilities
-from shared.errors import InvalidInput, LookoutError
-from shared.integrations.service import (
-    Outcome,
-    connect_json,
-    create_integration,
-    get_integration,
-    integration_json,
-    remove_integration,
-    repositories_json,
-    retest,
-    set_repositories,
-    set_token,
-    summarize,
-)
+from shared.errors import InvalidInput
+from shared.integrations.service import Integrations, Outcome, integration_json
 from shared.integrations.template import TEMPLATE_FILE, TEMPLATE_ROUTE
 from shared.wiring import services
 
 log = logging.getLogger(__name__)
 blueprint = func.Blueprint()
+
+
+def _integrations() -> Integrations:
+    return services().integration_service
 
 
 def _outcome_json(outcome: Outcome) -> dict[str, object]:
@@ -45,124 +38,102 @@ def _outcome_json(outcome: Outcome) -> dict[str, object]:
 
 @blueprint.function_name("integrations_create")
 @blueprint.route(route="integrations", methods=["POST"])
+@answers_errors
 def integrations_create(req: func.HttpRequest) -> func.HttpResponse:
     """Create an integration: ``{"registry", "username"?, "password"?, "insecure"?}`` → 201."""
-    try:
-        body = read_json_object(req)
-        svc = services()
-        outcome = create_integration(
-            svc, body.get("registry"), body.get("username"), body.get("password"), body.get("insecure", False)
-        )
-        return json_response(201, connect_json(svc, outcome))
-    except LookoutError as exc:
-        return failure_response(exc)
+    body = read_json_object(req)
+    integrations = _integrations()
+    outcome = integrations.create(body.get("registry"), body.get("username"), body.get("password"),
+                                  body.get("insecure", False))
+    return json_response(201, integrations.connect_json(outcome))
 
 
 @blueprint.function_name("integrations_list")
 @blueprint.route(route="integrations", methods=["GET"])
+@answers_errors
 def integrations_list(req: func.HttpRequest) -> func.HttpResponse:
     """Every integration with its health and counts."""
-    try:
-        return json_response(200, {"integrations": summarize(services())})
-    except LookoutError as exc:
-        return failure_response(exc)
+    return json_response(200, {"integrations": _integrations().summarize()})
 
 
 @blueprint.function_name("integration_get")
 @blueprint.route(route="integrations/{id}", methods=["GET"])
+@answers_errors
 def integration_get(req: func.HttpRequest) -> func.HttpResponse:
     """One integration, with its webhook URL and the registry template's inputs."""
-    try:
-        svc = services()
-        return json_response(200, connect_json(svc, Outcome(get_integration(svc, req.route_params.get("id", "")))))
-    except LookoutError as exc:
-        return failure_response(exc)
+    integrations = _integrations()
+    return json_response(200, integrations.connect_json(Outcome(integrations.get(req.route_params.get("id", "")))))
 
 
 @blueprint.function_name("integration_delete")
 @blueprint.route(route="integrations/{id}", methods=["DELETE"])
+@answers_errors
 def integration_delete(req: func.HttpRequest) -> func.HttpResponse:
     """Remove an integration (``?purge=true`` deletes its analyses too)."""
-    try:
-        purge = req.params.get("purge", "false").lower()
-        if purge not in ("true", "false"):
-            raise InvalidInput("'purge' must be true or false")
-        result = remove_integration(services(), req.route_params.get("id", ""), purge == "true", actor(req))
-        return json_response(200, result)
-    except LookoutError as exc:
-        return failure_response(exc)
+    purge = req.params.get("purge", "false").lower()
+    if purge not in ("true", "false"):
+        raise InvalidInput("'purge' must be true or false")
+    return json_response(200, _integrations().remove(req.route_params.get("id", ""), purge == "true", actor(req)))
 
 
 @blueprint.function_name("integration_token")
 @blueprint.route(route="integrations/{id}/token", methods=["PUT"])
+@answers_errors
 def integration_token(req: func.HttpRequest) -> func.HttpResponse:
     """Set or rotate the token password: ``{"password", "username"?}``; runs the connection test."""
-    try:
-        body = read_json_object(req)
-        outcome = set_token(services(), req.route_params.get("id", ""), body.get("username"), body.get("password"))
-        log.info("token of integration %s set by %s", outcome.integration.id, actor(req))
-        return json_response(200, _outcome_json(outcome))
-    except LookoutError as exc:
-        return failure_response(exc)
+    body = read_json_object(req)
+    outcome = _integrations().set_token(req.route_params.get("id", ""), body.get("username"), body.get("password"))
+    log.info("token of integration %s set by %s", outcome.integration.id, actor(req))
+    return json_response(200, _outcome_json(outcome))
 
 
 @blueprint.function_name("integration_test")
 @blueprint.route(route="integrations/{id}/test", methods=["POST"])
+@answers_errors
 def integration_test(req: func.HttpRequest) -> func.HttpResponse:
     """Run the connection test again with the stored token."""
-    try:
-        return json_response(200, _outcome_json(retest(services(), req.route_params.get("id", ""))))
-    except LookoutError as exc:
-        return failure_response(exc)
+    return json_response(200, _outcome_json(_integrations().retest(req.route_params.get("id", ""))))
 
 
 @blueprint.function_name("repositories_list")
 @blueprint.route(route="integrations/{id}/repositories", methods=["GET"])
+@answers_errors
 def repositories_list(req: func.HttpRequest) -> func.HttpResponse:
     """The registry's repositories with their activation state."""
-    try:
-        return json_response(200, repositories_json(services(), req.route_params.get("id", "")))
-    except LookoutError as exc:
-        return failure_response(exc)
+    return json_response(200, _integrations().repositories_json(req.route_params.get("id", "")))
 
 
 @blueprint.function_name("repositories_bulk")
 @blueprint.route(route="integrations/{id}/repositories", methods=["PUT"])
+@answers_errors
 def repositories_bulk(req: func.HttpRequest) -> func.HttpResponse:
     """Activate or deactivate several repositories: ``{"enabled", "repositories": [...] | "*"}``."""
-    try:
-        body = read_json_object(req)
-        result = set_repositories(services(), req.route_params.get("id", ""), body.get("repositories"),
-                                  body.get("enabled"), actor(req))
-        return json_response(200, result)
-    except LookoutError as exc:
-        return failure_response(exc)
+    body = read_json_object(req)
+    result = _integrations().set_repositories(req.route_params.get("id", ""), body.get("repositories"),
+                                              body.get("enabled"), actor(req))
+    return json_response(200, result)
 
 
 @blueprint.function_name("repository_set")
 @blueprint.route(route="integrations/{id}/repositories/{*repository}", methods=["PUT"])
+@answers_errors
 def repository_set(req: func.HttpRequest) -> func.HttpResponse:
     """Activate (and backfill) or deactivate one repository: ``{"enabled": true|false}``; the name may be URL-encoded."""
-    try:
-        body = read_json_object(req)
-        repository = unquote(req.route_params.get("repository", ""))
-        result = set_repositories(services(), req.route_params.get("id", ""), repository, body.get("enabled"),
-                                  actor(req))
-        return json_response(200, result)
-    except LookoutError as exc:
-        return failure_response(exc)
+    body = read_json_object(req)
+    repository = unquote(req.route_params.get("repository", ""))
+    result = _integrations().set_repositories(req.route_params.get("id", ""), repository, body.get("enabled"),
+                                              actor(req))
+    return json_response(200, result)
 
 
 @blueprint.function_name("images_get")
 @blueprint.route(route="images", methods=["GET"])
+@answers_errors
 def images_get(req: func.HttpRequest) -> func.HttpResponse:
     """The recorded image ``?registry=&repository=&reference=`` (tag or digest); 404 when unknown."""
-    try:
-        image = find_image(
-            services(), req.params.get("registry"), req.params.get("repository"), req.params.get("reference")
-        )
-    except LookoutError as exc:
-        return failure_response(exc)
+    image = find_image(
+        services().images, req.params.get("registry"), req.params.get("repository"), req.params.get("reference")
+    )
     if image is None:
         return error_response(404, "not-found", "no such image has been recorded")
     return json_response(200, image)
@@ -170,41 +141,37 @@ def images_get(req: func.HttpRequest) -> func.HttpResponse:
 
 @blueprint.function_name("images_sbom")
 @blueprint.route(route="images/sbom", methods=["GET"])
+@answers_errors
 def images_sbom(req: func.HttpRequest) -> func.HttpResponse:
     """The SBOM ``?registry=&repository=&reference=&format=json|cyclonedx|spdx[&platform=os/arch]``."""
-    try:
-        analysis = image_analysis(
-            services(), req.params.get("registry"), req.params.get("repository"), req.params.get("reference")
-        )
-        rendered = render_sbom(analysis, req.params.get("format", "json"), req.params.get("platform") or None)
-    except LookoutError as exc:
-        return failure_response(exc)
+    svc = services()
+    analysis = image_analysis(
+        svc.images, svc.sboms, req.params.get("registry"), req.params.get("repository"), req.params.get("reference")
+    )
+    rendered = render_sbom(analysis, req.params.get("format", "json"), req.params.get("platform") or None)
     return func.HttpResponse(rendered.body, status_code=200, mimetype=rendered.media_type)
 
 
 @blueprint.function_name("images_vulnerabilities")
 @blueprint.route(route="images/vulnerabilities", methods=["GET"])
+@answers_errors
 def images_vulnerabilities(req: func.HttpRequest) -> func.HttpResponse:
     """Findings ``?registry=&repository=&reference=[&severity=critical,high][&fixable=true]``."""
-    try:
-        result = image_vulnerabilities(
-            services(), req.params.get("registry"), req.params.get("repository"), req.params.get("reference"),
-            severity=req.params.get("severity"), fixable=req.params.get("fixable"),
-        )
-    except LookoutError as exc:
-        return failure_response(exc)
+    svc = services()
+    result = image_vulnerabilities(
+        svc.images, svc.vulns, req.params.get("registry"), req.params.get("repository"), req.params.get("reference"),
+        severity=req.params.get("severity"), fixable=req.params.get("fixable"),
+    )
     return json_response(200, result)
 
 
 @blueprint.function_name("advisories_status")
 @blueprint.route(route="advisories", methods=["GET"])
+@answers_errors
 def advisories_status(req: func.HttpRequest) -> func.HttpResponse:
     """The advisory mirror's snapshot and last import."""
-    try:
-        svc = services()
-        return json_response(200, {"source": svc.settings.advisory_source, **svc.advisories.status()})
-    except LookoutError as exc:
-        return failure_response(exc)
+    svc = services()
+    return json_response(200, {"source": svc.settings.advisory_source, **svc.advisories.status()})
 
 
 @blueprint.function_name("registry_template")

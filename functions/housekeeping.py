@@ -14,4 +14,5 @@ blueprint = func.Blueprint()
 @blueprint.timer_trigger(arg_name="timer", schedule="0 17 3 * * *", run_on_startup=False)
 def housekeeping(timer: func.TimerRequest) -> None:
     """Prune once a day at 03:17 UTC."""
-    prune(services())
+    svc = services()
+    prune(svc.events, svc.images)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
@@ -59,6 +61,23 @@ def failure_response(exc: LookoutError) -> func.HttpResponse:
         return error_response(503, exc.code, exc.message)
     log.error("request failed: %s: %s", exc.code, exc.message)
     return error_response(500, exc.code, exc.message)
+
+
+def answers_errors(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:
+    """Wrap an HTTP handler so that a :class:`LookoutError` it raises becomes :func:`failure_response`.
+
+    Other exceptions propagate (the host answers 500 and logs them). The wrapper keeps the handler's
+    name and signature, which the Functions host reads to bind the request.
+    """
+
+    @functools.wraps(handler)
+    def answer(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            return handler(req)
+        except LookoutError as exc:
+            return failure_response(exc)
+
+    return answer
 
 
 def actor(req: func.HttpRequest) -> str:

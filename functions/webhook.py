@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from functions.httpio import failure_response, json_response
-from shared.errors import LookoutError
-from shared.intake.webhook import Reply, abuse_protection, authenticate, receive
+from functions.httpio import answers_errors, json_response
+from shared.intake.webhook import Reply, abuse_protection
 from shared.wiring import services
 
 blueprint = func.Blueprint()
@@ -22,15 +21,13 @@ def _reply(reply: Reply) -> func.HttpResponse:
 
 @blueprint.function_name("events")
 @blueprint.route(route="events", methods=["POST", "OPTIONS"], auth_level=func.AuthLevel.ANONYMOUS)
+@answers_errors
 def events(req: func.HttpRequest) -> func.HttpResponse:
     """Receive an Event Grid delivery for the integration named in the URL."""
-    try:
-        svc = services()
-        found = authenticate(svc, req.params)
-        if isinstance(found, Reply):
-            return _reply(found)
-        if req.method.upper() == "OPTIONS":
-            return _reply(abuse_protection(req.headers))
-        return _reply(receive(svc, found, req.get_body() or b""))
-    except LookoutError as exc:
-        return failure_response(exc)
+    webhook = services().webhook
+    found = webhook.authenticate(req.params)
+    if isinstance(found, Reply):
+        return _reply(found)
+    if req.method.upper() == "OPTIONS":
+        return _reply(abuse_protection(req.headers))
+    return _reply(webhook.receive(found, req.get_body() or b""))

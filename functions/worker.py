@@ -10,7 +10,7 @@ import azure.functions as func
 
 from shared.intake.jobs import JOBS_QUEUE
 from shared.wiring import services
-from shared.worker.process import Message, process_message
+from shared.worker.process import Message
 
 blueprint = func.Blueprint()
 
@@ -20,4 +20,4 @@ blueprint = func.Blueprint()
 def analyze(msg: func.QueueMessage) -> None:
     """Process one analysis job."""
     text = msg.get_body().decode("utf-8", errors="replace")
-    process_message(services(), Message(id=msg.id or "", text=text, dequeue_count=msg.dequeue_count or 1))
+    services().worker.process(Message(id=msg.id or "", text=text, dequeue_count=msg.dequeue_count or 1))

@@ -1,4 +1,8 @@
-"""The app's collaborators, built once per process from the settings."""
+"""The composition root: the app's stores on Azure Storage and the services built on them, once per process.
+
+Only the entry points (``functions/``, the ``lookout`` command line) import this module; the services
+receive what they use (see :mod:`shared.records`) and never reach for it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import functools
 from dataclasses import dataclass
 
 from shared.intake.jobs import JOBS_QUEUE
+from shared.intake.webhook import Webhook
+from shared.integrations.service import Integrations
 from shared.secrets import SecretBox
 from shared.settings import Settings, load
 from shared.store.advisories import TableAdvisoryIndex
@@ -13,16 +19,18 @@ from shared.store.azure import Tables
 from shared.store.eventlog import EventLog
 from shared.store.images import ImageStore
 from shared.store.integrations import IntegrationStore, RepositorySettings
-from shared.store.jobqueue import JobSink, StorageJobQueue
+from shared.store.jobqueue import StorageJobQueue
 from shared.store.layers import TableLayerCache
 from shared.store.rejected import RejectedJobs
 from shared.store.sboms import SbomStore
 from shared.store.vulns import VulnStore
+from shared.vulns.service import Vulnerabilities, advisory_source
+from shared.worker.process import Worker
 
 
 @dataclass(frozen=True)
 class Services:
-    """Everything a trigger needs: settings, stores, the job queue and the secret box."""
+    """The settings, every store, and the services wired from them."""
 
     settings: Settings
     integrations: IntegrationStore
@@ -34,8 +42,36 @@ class Services:
     advisories: TableAdvisoryIndex
     events: EventLog
     rejected: RejectedJobs
-    jobs: JobSink
+    jobs: StorageJobQueue
     box: SecretBox
+
+    @functools.cached_property
+    def integration_service(self) -> Integrations:
+        """Connecting registries, their tokens, repository activation and removal."""
+        return Integrations(
+            records=self.integrations, repositories=self.repositories, images=self.images, sboms=self.sboms,
+            reports=self.vulns, jobs=self.jobs, box=self.box, public_url=self.settings.public_url,
+            allow_insecure_registries=self.settings.allow_insecure_registries,
+        )
+
+    @functools.cached_property
+    def vulnerabilities(self) -> Vulnerabilities:
+        """Matching against the configured advisory source, and re-matching stored SBOMs."""
+        return Vulnerabilities(source=advisory_source(self.settings, self.advisories), reports=self.vulns,
+                               sboms=self.sboms, images=self.images)
+
+    @functools.cached_property
+    def webhook(self) -> Webhook:
+        """The Event Grid webhook's decisions."""
+        return Webhook(integrations=self.integration_service, repositories=self.repositories, events=self.events,
+                       jobs=self.jobs)
+
+    @functools.cached_property
+    def worker(self) -> Worker:
+        """The queue worker."""
+        return Worker(integrations=self.integrations, images=self.images, sboms=self.sboms,
+                      layer_cache=self.layer_cache, rejected=self.rejected, vulnerabilities=self.vulnerabilities,
+                      client_for=self.integration_service.registry_client)
 
 
 def build_services(settings: Settings) -> Services:

@@ -7,19 +7,19 @@ from typing import Any
 from shared.errors import InvalidInput
 from shared.images.model import ImageRecord
 from shared.integrations.model import normalize_registry_host
+from shared.records import ImageRecords
 from shared.registry.reference import Digest, parse_tag_or_digest, validate_repository
-from shared.wiring import Services
 
 
-def find_image(svc: Services, registry: object, repository: object, reference: object) -> dict[str, Any] | None:
+def find_image(images: ImageRecords, registry: object, repository: object, reference: object) -> dict[str, Any] | None:
     """The image ``registry/repository`` at tag or digest ``reference`` as API JSON; None when unknown."""
-    record = find_record(svc, registry, repository, reference)
+    record = find_record(images, registry, repository, reference)
     if record is None:
         return None
-    return image_json(record, svc.images.tags_of(record.registry, record.repository, record.digest))
+    return image_json(record, images.tags_of(record.registry, record.repository, record.digest))
 
 
-def find_record(svc: Services, registry: object, repository: object, reference: object) -> ImageRecord | None:
+def find_record(images: ImageRecords, registry: object, repository: object, reference: object) -> ImageRecord | None:
     """The live record of ``registry/repository`` at tag or digest ``reference``; None when unknown.
 
     Raises :class:`InvalidInput` for a malformed registry, repository or reference.
@@ -32,11 +32,11 @@ def find_record(svc: Services, registry: object, repository: object, reference: 
     if isinstance(parsed, Digest):
         digest = str(parsed)
     else:
-        tag = svc.images.get_tag(host, repo, parsed)
+        tag = images.get_tag(host, repo, parsed)
         if tag is None:
             return None
         digest = tag.digest
-    record = svc.images.get(host, repo, digest)
+    record = images.get(host, repo, digest)
     if record is None or record.status == "deleted":
         return None
     return record

@@ -9,7 +9,7 @@ from shared.analysis.formats import to_cyclonedx, to_document, to_spdx
 from shared.analysis.model import ImageAnalysis
 from shared.api.images import find_record
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.wiring import Services
+from shared.records import ImageRecords, SbomRecords
 
 FORMATS = {
     "json": "application/json",
@@ -26,16 +26,18 @@ class Rendered:
     body: str
 
 
-def image_analysis(svc: Services, registry: object, repository: object, reference: object) -> ImageAnalysis:
+def image_analysis(
+    images: ImageRecords, sboms: SbomRecords, registry: object, repository: object, reference: object
+) -> ImageAnalysis:
     """The stored analysis of an image (every platform); NotFound / Conflict when there is none (yet)."""
-    record = find_record(svc, registry, repository, reference)
+    record = find_record(images, registry, repository, reference)
     if record is None:
         raise NotFound("no such image has been recorded")
     if record.status != "analyzed":
         raise Conflict(f"the image is not analyzed (status {record.status}): {record.error or 'analysis pending'}")
     platforms = []
     for platform in record.platforms:
-        stored = svc.sboms.get(record.registry, record.repository, platform.digest)
+        stored = sboms.get(record.registry, record.repository, platform.digest)
         if stored is None:
             raise NotFound(f"the SBOM of platform {platform.platform} ({platform.digest}) is missing")
         platforms.append(stored)

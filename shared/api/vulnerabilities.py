@@ -7,12 +7,12 @@ from typing import Any
 from shared.api.images import find_record
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.images.model import PlatformRef
+from shared.records import ImageRecords, ReportRecords
 from shared.vulns.report import LEVELS, finding_from_json, level_of, parse_levels
-from shared.wiring import Services
 
 
 def image_vulnerabilities(
-    svc: Services, registry: object, repository: object, reference: object,
+    images: ImageRecords, reports: ReportRecords, registry: object, repository: object, reference: object,
     severity: str | None = None, fixable: str | None = None,
 ) -> dict[str, Any]:
     """``{"registry", "repository", "digest", "tags", "vulnerabilities", "fixable", "platforms": [report...]}``.
@@ -21,7 +21,7 @@ def image_vulnerabilities(
     keep only findings with a fixed version; the per-platform ``counts`` stay those of the whole
     report. NotFound for an unknown image, Conflict while it is not analyzed.
     """
-    record = find_record(svc, registry, repository, reference)
+    record = find_record(images, registry, repository, reference)
     if record is None:
         raise NotFound("no such image has been recorded")
     if record.status != "analyzed":
@@ -31,7 +31,7 @@ def image_vulnerabilities(
         raise InvalidInput("'fixable' must be true or false")
     platforms = []
     for platform in record.platforms:
-        report = svc.vulns.get(PlatformRef(record.registry, record.repository, platform.digest))
+        report = reports.get(PlatformRef(record.registry, record.repository, platform.digest))
         if report is None:
             raise NotFound(f"no vulnerability report for platform {platform.platform} ({platform.digest}) yet")
         report["findings"] = [
@@ -43,7 +43,7 @@ def image_vulnerabilities(
         "registry": record.registry,
         "repository": record.repository,
         "digest": record.digest,
-        "tags": svc.images.tags_of(record.registry, record.repository, record.digest),
+        "tags": images.tags_of(record.registry, record.repository, record.digest),
         "vulnerabilities": dict(record.vulnerabilities),
         "fixable": record.fixable,
         "platforms": platforms,

@@ -16,7 +16,6 @@ from typing import Any
 
 def cmd_import(args: argparse.Namespace) -> int:
     from shared.vulns.feeds import open_feed
-    from shared.vulns.service import import_and_rematch
     from shared.wiring import services
 
     svc = services()
@@ -24,7 +23,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     for location in args.locations:
         with open_feed(location) as opened:
             complete = opened.complete_ecosystems if args.complete else ()
-            result, rematched = import_and_rematch(svc, opened.feed.read(), complete)
+            result, rematched = svc.vulnerabilities.import_and_rematch(svc.advisories, opened.feed.read(), complete)
         totals.append({
             "source": location.split("?", 1)[0], "added": result.added, "updated": result.updated,
             "removed": result.removed, "unchanged": result.unchanged, "stale": result.stale,

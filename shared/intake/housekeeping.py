@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from shared.clock import format_time
-from shared.wiring import Services
+from shared.records import AcceptedEvents, ImageRecords
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,9 @@ class Pruned:
     tombstones: int
 
 
-def prune(svc: Services, now: datetime | None = None) -> Pruned:
+def prune(events: AcceptedEvents, images: ImageRecords, now: datetime | None = None) -> Pruned:
     """Remove event-log entries and delete tombstones older than :data:`RETENTION`."""
     cutoff = format_time((now or datetime.now(timezone.utc)) - RETENTION)
-    result = Pruned(events=svc.events.prune(cutoff), tombstones=svc.images.prune_tombstones(cutoff))
+    result = Pruned(events=events.prune(cutoff), tombstones=images.prune_tombstones(cutoff))
     log.info("pruned %d event ids and %d tombstones older than %s", result.events, result.tombstones, cutoff)
     return result

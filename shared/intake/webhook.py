@@ -26,8 +26,8 @@ from shared.intake.eventgrid import (
 )
 from shared.intake.jobs import Job
 from shared.integrations.model import Integration
-from shared.integrations.service import authenticate_delivery
-from shared.wiring import Services
+from shared.integrations.service import Integrations
+from shared.records import AcceptedEvents, JobSink, RepositoryActivations
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +53,6 @@ def abuse_protection(headers: Mapping[str, str]) -> Reply:
     return Reply(200, None, {"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*", "Allow": "POST, OPTIONS"})
 
 
-def authenticate(svc: Services, params: Mapping[str, str]) -> Integration | Reply:
-    """The integration the delivery's URL names, or the reply refusing it (401, or 503 when storage fails)."""
-    try:
-        integration = authenticate_delivery(svc, params.get("integration"), params.get("secret"))
-    except LookoutError as exc:
-        return _storage_failure(exc)
-    if integration is None:
-        log.warning("refused a delivery: unknown integration or wrong webhook secret")
-        return _error(401, "unauthorized", "unknown integration or wrong webhook secret")
-    return integration
-
-
 def _storage_failure(exc: LookoutError) -> Reply:
     log.error("delivery not accepted (%s): %s", exc.code, exc.message)
     status = 503 if exc.temporary else 500
@@ -84,61 +72,6 @@ class _Tally:
         return dict(self.__dict__)
 
 
-def receive(svc: Services, integration: Integration, body: bytes) -> Reply:
-    """Handle a POSTed delivery for ``integration``: the handshake, or a batch of events."""
-    try:
-        delivery = parse_delivery(body)
-    except InvalidDelivery as exc:
-        log.warning("refused a delivery for integration %s: %s", integration.id, exc.message)
-        return _error(exc.status, exc.code, exc.message)
-    if isinstance(delivery, SubscriptionValidation):
-        # The validation URL is the operator's manual fallback; its token only validates this subscription.
-        log.info("Event Grid subscription validation for integration %s; manual validation URL: %s",
-                 integration.id, delivery.url)
-        return Reply(200, {"validationResponse": delivery.code})
-    try:
-        tally = _enqueue(svc, integration, delivery)
-    except LookoutError as exc:
-        return _storage_failure(exc)
-    return Reply(200, tally.as_body())
-
-
-def _enqueue(svc: Services, integration: Integration, notification: Notification) -> _Tally:
-    tally = _Tally()
-    now = utc_now()
-    activated: dict[str, bool] = {}
-    seen_in_batch: set[str] = set()
-    for event in notification.events:
-        if isinstance(event, OtherEvent):
-            tally.ignored += 1
-            log.info("ignored %s event %s", event.type, event.id)
-            continue
-        if isinstance(event, UnusableEvent):
-            tally.invalid += 1
-            log.warning("unusable %s event %s: %s", event.type, event.id, event.reason)
-            continue
-        if event.registry != integration.registry:
-            tally.refused += 1
-            log.warning("refused event %s: registry %s does not match integration %s (%s)",
-                        event.id, event.registry, integration.id, integration.registry)
-            continue
-        if not _wanted(svc, integration, event, activated):
-            tally.dropped += 1
-            continue
-        if event.id in seen_in_batch or svc.events.seen(integration.id, event.id):
-            tally.duplicates += 1
-            continue
-        job = _job_for(integration, event)
-        svc.jobs.put(job)
-        svc.events.record(integration.id, event.id, now, job.key)
-        seen_in_batch.add(event.id)
-        tally.accepted += 1
-    if _stale(integration.last_event, now):
-        svc.integrations.touch_last_event(integration.id, now)
-    log.info("delivery for integration %s: %s", integration.id, tally.as_body())
-    return tally
-
-
 LAST_EVENT_RESOLUTION_S = 60
 """``last_event`` is rewritten at most this often: one write saved on most deliveries of a busy registry."""
 
@@ -154,18 +87,96 @@ def _stale(last_event: str | None, now: str) -> bool:
     return (current - then).total_seconds() >= LAST_EVENT_RESOLUTION_S
 
 
-def _wanted(svc: Services, integration: Integration, event: ImageEvent, activated: dict[str, bool]) -> bool:
-    if not integration.enabled:
-        log.info("dropped event %s: integration %s has no working credentials yet", event.id, integration.id)
-        return False
-    if event.kind == "delete":
-        return True  # a deactivated repository keeps its results until the registry deletes the image
-    if event.repository not in activated:
-        activated[event.repository] = svc.repositories.is_enabled(integration.id, event.repository)
-    if not activated[event.repository]:
-        log.info("dropped event %s: repository %s is not activated", event.id, event.repository)
-        return False
-    return True
+@dataclass(frozen=True)
+class Webhook:
+    """Receives an integration's deliveries: authenticates them and turns wanted events into queued jobs.
+
+    ``events`` remembers accepted event ids (duplicates are dropped), ``repositories`` says which
+    repositories are activated, ``jobs`` is the durable job queue.
+    """
+
+    integrations: Integrations
+    repositories: RepositoryActivations
+    events: AcceptedEvents
+    jobs: JobSink
+
+    def authenticate(self, params: Mapping[str, str]) -> Integration | Reply:
+        """The integration the delivery's URL names, or the reply refusing it (401, or 503 when storage fails)."""
+        try:
+            integration = self.integrations.authenticate_delivery(params.get("integration"), params.get("secret"))
+        except LookoutError as exc:
+            return _storage_failure(exc)
+        if integration is None:
+            log.warning("refused a delivery: unknown integration or wrong webhook secret")
+            return _error(401, "unauthorized", "unknown integration or wrong webhook secret")
+        return integration
+
+    def receive(self, integration: Integration, body: bytes) -> Reply:
+        """Handle a POSTed delivery for ``integration``: the handshake, or a batch of events."""
+        try:
+            delivery = parse_delivery(body)
+        except InvalidDelivery as exc:
+            log.warning("refused a delivery for integration %s: %s", integration.id, exc.message)
+            return _error(exc.status, exc.code, exc.message)
+        if isinstance(delivery, SubscriptionValidation):
+            # The validation URL is the operator's manual fallback; its token only validates this subscription.
+            log.info("Event Grid subscription validation for integration %s; manual validation URL: %s",
+                     integration.id, delivery.url)
+            return Reply(200, {"validationResponse": delivery.code})
+        try:
+            tally = self._enqueue(integration, delivery)
+        except LookoutError as exc:
+            return _storage_failure(exc)
+        return Reply(200, tally.as_body())
+
+
+    def _enqueue(self, integration: Integration, notification: Notification) -> _Tally:
+        tally = _Tally()
+        now = utc_now()
+        activated: dict[str, bool] = {}
+        seen_in_batch: set[str] = set()
+        for event in notification.events:
+            if isinstance(event, OtherEvent):
+                tally.ignored += 1
+                log.info("ignored %s event %s", event.type, event.id)
+                continue
+            if isinstance(event, UnusableEvent):
+                tally.invalid += 1
+                log.warning("unusable %s event %s: %s", event.type, event.id, event.reason)
+                continue
+            if event.registry != integration.registry:
+                tally.refused += 1
+                log.warning("refused event %s: registry %s does not match integration %s (%s)",
+                            event.id, event.registry, integration.id, integration.registry)
+                continue
+            if not self._wanted(integration, event, activated):
+                tally.dropped += 1
+                continue
+            if event.id in seen_in_batch or self.events.seen(integration.id, event.id):
+                tally.duplicates += 1
+                continue
+            job = _job_for(integration, event)
+            self.jobs.put(job)
+            self.events.record(integration.id, event.id, now, job.key)
+            seen_in_batch.add(event.id)
+            tally.accepted += 1
+        if _stale(integration.last_event, now):
+            self.integrations.records.touch_last_event(integration.id, now)
+        log.info("delivery for integration %s: %s", integration.id, tally.as_body())
+        return tally
+
+    def _wanted(self, integration: Integration, event: ImageEvent, activated: dict[str, bool]) -> bool:
+        if not integration.enabled:
+            log.info("dropped event %s: integration %s has no working credentials yet", event.id, integration.id)
+            return False
+        if event.kind == "delete":
+            return True  # a deactivated repository keeps its results until the registry deletes the image
+        if event.repository not in activated:
+            activated[event.repository] = self.repositories.is_enabled(integration.id, event.repository)
+        if not activated[event.repository]:
+            log.info("dropped event %s: repository %s is not activated", event.id, event.repository)
+            return False
+        return True
 
 
 def _job_for(integration: Integration, event: ImageEvent) -> Job:

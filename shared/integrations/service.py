@@ -1,6 +1,6 @@
 """Integration use cases: connect, set the token, test, summarize, activate repositories, remove.
 
-The worker reaches a registry only through :func:`registry_client` — so only hosts of enabled
+The worker reaches a registry only through :meth:`Integrations.registry_client` — so only hosts of enabled
 integrations are ever contacted, with the integration's own credentials.
 """
 
@@ -18,12 +18,12 @@ from shared.intake.jobs import Job
 from shared.integrations.connection import ConnectionResult, run_connection_test
 from shared.integrations.model import Integration, is_loopback, normalize_registry_host
 from shared.integrations.template import TOKEN_NAME, cleanup_commands, registry_template_inputs
+from shared.records import ImageRecords, IntegrationRecords, JobSink, ReportRecords, RepositoryActivations, SbomRecords
 from shared.registry.auth import Credentials
 from shared.registry.catalog import list_repositories
 from shared.registry.client import RegistryClient
 from shared.registry.reference import validate_repository
-from shared.secrets import new_webhook_secret, secrets_equal
-from shared.wiring import Services
+from shared.secrets import SecretBox, new_webhook_secret, secrets_equal
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +40,6 @@ class Outcome:
     connection: ConnectionResult | None = None
 
 
-def get_integration(svc: Services, integration_id: str) -> Integration:
-    """The integration; :class:`NotFound` when there is none with that id."""
-    integration = svc.integrations.get(integration_id)
-    if integration is None:
-        raise NotFound(f"no integration {integration_id!r}")
-    return integration
-
-
 def _credentials(username: object, password: object) -> Credentials:
     name = TOKEN_NAME if username is None else username
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_USERNAME:
@@ -55,135 +47,6 @@ def _credentials(username: object, password: object) -> Credentials:
     if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD:
         raise InvalidInput("'password' must be the registry token's password (1 to 1024 characters)")
     return Credentials(name.strip(), password)
-
-
-def create_integration(
-    svc: Services, registry: object, username: object = None, password: object = None, insecure: object = False
-) -> Outcome:
-    """Create a ``pending`` integration for ``registry``; with a password, run the connection test at once.
-
-    Raises :class:`InvalidInput` for a malformed host or credentials or a disallowed insecure registry,
-    and :class:`Conflict` when the registry is already integrated.
-    """
-    host = normalize_registry_host(registry)
-    if not isinstance(insecure, bool):
-        raise InvalidInput("'insecure' must be true or false")
-    if insecure and not (is_loopback(host) or svc.settings.allow_insecure_registries):
-        raise InvalidInput(
-            f"{host} is not on this machine: plain HTTP is allowed only for loopback registries "
-            "unless LOOKOUT_ALLOW_INSECURE_REGISTRIES=true"
-        )
-    credentials = _credentials(username, password) if password is not None or username is not None else None
-    existing = [i for i in svc.integrations.list() if i.registry == host]
-    if existing:
-        raise Conflict(f"{host} is already integrated as {existing[0].id}; remove it first or set its token")
-    integration = Integration(
-        id=secrets.token_hex(8),
-        registry=host,
-        created=utc_now(),
-        webhook_secret_encrypted=svc.box.encrypt(new_webhook_secret()),
-        insecure=insecure,
-    )
-    connection = None
-    if credentials is not None:
-        integration, connection = _apply_token(svc, integration, credentials)
-    svc.integrations.put(integration)
-    log.info("integration %s created for %s (status %s)", integration.id, host, integration.status)
-    return Outcome(integration, connection)
-
-
-def set_token(svc: Services, integration_id: str, username: object, password: object) -> Outcome:
-    """Test ``password`` (of token ``username``, default ``docker-scout-readonly-token``); keep it if it works.
-
-    On success the integration is ``connected`` and enabled with the new credentials (this is also
-    how a password is rotated). On failure the stored credentials stay as they were and the error is
-    recorded: a pending integration stays pending.
-    """
-    integration = get_integration(svc, integration_id)
-    credentials = _credentials(username, password)
-    updated, connection = _apply_token(svc, integration, credentials)
-    svc.integrations.put(updated)
-    log.info("token of integration %s %s", integration.id, "replaced" if connection.ok else "refused")
-    return Outcome(updated, connection)
-
-
-def _apply_token(svc: Services, integration: Integration, credentials: Credentials) -> tuple[Integration, ConnectionResult]:
-    now = utc_now()
-    result = run_connection_test(integration.registry, credentials, integration.insecure)
-    if not result.ok:
-        return replace(integration, last_error=result.message, last_error_at=now, last_tested=now), result
-    return replace(
-        integration,
-        username=credentials.username,
-        password_encrypted=svc.box.encrypt(credentials.password),
-        status="connected",
-        enabled=True,
-        last_error=None,
-        last_error_at=None,
-        last_tested=now,
-    ), result
-
-
-def retest(svc: Services, integration_id: str) -> Outcome:
-    """Run the connection test again with the stored credentials and record the result.
-
-    A failure marks an enabled integration ``error`` (it stays enabled: the worker keeps trying,
-    and the user sees why analyses fail); a pending one stays pending.
-    """
-    integration = get_integration(svc, integration_id)
-    now = utc_now()
-    credentials = _stored_credentials(svc, integration)
-    if credentials is None:
-        result = ConnectionResult(False, "no-token", "no token password has been set",
-                                  "Set the token password: PUT /api/integrations/{id}/token")
-    else:
-        result = run_connection_test(integration.registry, credentials, integration.insecure)
-    if result.ok:
-        updated = replace(integration, status="connected", enabled=True, last_error=None, last_error_at=None,
-                          last_tested=now)
-    else:
-        updated = replace(integration, status="error" if integration.enabled else "pending",
-                          last_error=result.message, last_error_at=now, last_tested=now)
-    svc.integrations.put(updated)
-    return Outcome(updated, result)
-
-
-def _stored_credentials(svc: Services, integration: Integration) -> Credentials | None:
-    if integration.username and integration.password_encrypted:
-        return Credentials(integration.username, svc.box.decrypt(integration.password_encrypted))
-    return None
-
-
-def webhook_url(svc: Services, integration: Integration) -> str:
-    """The URL Event Grid delivers this integration's events to; it carries the webhook secret."""
-    query = urlencode({"integration": integration.id, "secret": svc.box.decrypt(integration.webhook_secret_encrypted)})
-    return f"{svc.settings.public_url}/api/events?{query}"
-
-
-def authenticate_delivery(svc: Services, integration_id: str | None, secret: str | None) -> Integration | None:
-    """The integration a webhook delivery is for, or None when the id or the secret does not match.
-
-    The secret is compared in constant time.
-    """
-    if not integration_id or not secret or len(secret) > 256:
-        return None
-    integration = svc.integrations.get(integration_id)
-    if integration is None:
-        return None
-    if not secrets_equal(secret, svc.box.decrypt(integration.webhook_secret_encrypted)):
-        return None
-    return integration
-
-
-def registry_client(svc: Services, integration: Integration) -> RegistryClient:
-    """A client for the integration's registry with its stored credentials.
-
-    Raises a permanent :class:`LookoutError` when the integration is not enabled: Lookout contacts
-    only registries whose connection test passed.
-    """
-    if not integration.enabled:
-        raise LookoutError(f"integration {integration.id} is not enabled", code="integration-disabled")
-    return RegistryClient(integration.registry, _stored_credentials(svc, integration), insecure=integration.insecure)
 
 
 def integration_json(integration: Integration) -> dict[str, Any]:
@@ -203,103 +66,245 @@ def integration_json(integration: Integration) -> dict[str, Any]:
     }
 
 
-def connect_json(svc: Services, outcome: Outcome) -> dict[str, Any]:
-    """The answer to creating an integration: the record, its webhook URL and the registry template's inputs."""
-    webhook = webhook_url(svc, outcome.integration)
-    body = integration_json(outcome.integration)
-    body["webhook_url"] = webhook
-    body["registry_template"] = registry_template_inputs(svc.settings.public_url, outcome.integration.registry, webhook)
-    if outcome.connection is not None:
-        body["connection"] = outcome.connection.to_json()
-    return body
+@dataclass(frozen=True)
+class Integrations:
+    """The integration use cases over the stores they touch.
 
-
-def summarize(svc: Services) -> list[dict[str, Any]]:
-    """Every integration with its health, activated repositories and analyzed images."""
-    summaries = []
-    for integration in svc.integrations.list():
-        body = integration_json(integration)
-        body["activated_repositories"] = sum(svc.repositories.enabled_repositories(integration.id).values())
-        body["images_analyzed"] = svc.images.count_analyzed(integration.registry)
-        summaries.append(body)
-    return summaries
-
-
-def repositories_json(svc: Services, integration_id: str) -> dict[str, Any]:
-    """The registry's repositories with their activation state (and activated ones the registry no longer lists)."""
-    integration = get_integration(svc, integration_id)
-    with registry_client(svc, integration) as client:
-        names, truncated = list_repositories(client)
-    settings = svc.repositories.enabled_repositories(integration.id)
-    listed = set(names)
-    rows = [{"repository": n, "enabled": settings.get(n, False), "in_registry": True} for n in names]
-    rows += [{"repository": n, "enabled": True, "in_registry": False}
-             for n, on in sorted(settings.items()) if on and n not in listed]
-    return {"integration": integration.id, "registry": integration.registry, "repositories": rows, "truncated": truncated}
-
-
-def set_repositories(
-    svc: Services, integration_id: str, repositories: object, enabled: object, actor: str = "unknown"
-) -> dict[str, Any]:
-    """Activate (and backfill) or deactivate ``repositories``: a name, a list of names, or ``"*"`` for all.
-
-    Activation queues a backfill job per repository, which analyzes its latest image at once.
-    Deactivation stops analysis of new pushes; existing results stay.
+    ``box`` encrypts passwords and webhook secrets at rest; ``public_url`` is where Event Grid reaches
+    the app; ``allow_insecure_registries`` lets plain-HTTP registries off this machine be integrated.
     """
-    if not isinstance(enabled, bool):
-        raise InvalidInput("'enabled' must be true or false")
-    integration = get_integration(svc, integration_id)
-    if repositories == "*":
-        with registry_client(svc, integration) as client:
-            names, _ = list_repositories(client)
-    elif isinstance(repositories, str):
-        names = [repositories]
-    elif isinstance(repositories, list) and all(isinstance(r, str) for r in repositories):
-        names = list(dict.fromkeys(repositories))
-    else:
-        raise InvalidInput("'repositories' must be a list of repository names or \"*\" for all")
-    if len(names) > MAX_BULK_REPOSITORIES:
-        raise InvalidInput(f"at most {MAX_BULK_REPOSITORIES} repositories per call")
-    names = [validate_repository(n) for n in names]
-    now = utc_now()
-    results = []
-    for name in names:
-        svc.repositories.set_enabled(integration.id, name, enabled, now)
-        backfill = enabled and integration.enabled
-        if backfill:
-            svc.jobs.put(Job(kind="backfill", integration_id=integration.id, registry=integration.registry,
-                             repository=name, digest="", event_time=now, reason="backfill"))
-        results.append({"repository": name, "enabled": enabled, "backfill_queued": backfill})
-    log.info("%d repositories of integration %s %s by %s", len(names), integration.id,
-             "activated" if enabled else "deactivated", actor)
-    note = None if integration.enabled or not enabled else "the integration has no working token yet: nothing was backfilled"
-    return {"integration": integration.id, "repositories": results, "note": note}
 
+    records: IntegrationRecords
+    repositories: RepositoryActivations
+    images: ImageRecords
+    sboms: SbomRecords
+    reports: ReportRecords
+    jobs: JobSink
+    box: SecretBox
+    public_url: str
+    allow_insecure_registries: bool = False
 
-def remove_integration(svc: Services, integration_id: str, purge: bool, actor: str = "unknown") -> dict[str, Any]:
-    """Remove the integration and its repository settings (``purge``: its analyses too).
+    def get(self, integration_id: str) -> Integration:
+        """The integration; :class:`NotFound` when there is none with that id."""
+        integration = self.records.get(integration_id)
+        if integration is None:
+            raise NotFound(f"no integration {integration_id!r}")
+        return integration
 
-    Deliveries to its webhook URL are refused from then on. The answer lists the Azure resources that
-    remain on the registry side and the commands that delete them.
-    """
-    integration = get_integration(svc, integration_id)
-    svc.repositories.delete_all(integration.id)
-    purged = 0
-    if purge:
-        purged = svc.images.purge_registry(integration.registry)
-        svc.sboms.purge_registry(integration.registry)
-        svc.vulns.purge_registry(integration.registry)
-    svc.integrations.delete(integration.id)
-    log.warning("integration %s (%s) removed by %s; purge=%s, %d images deleted", integration.id,
-                integration.registry, actor, purge, purged)
-    return {
-        "removed": integration.id,
-        "registry": integration.registry,
-        "images_deleted": purged,
-        "analyses_kept": not purge,
-        "remaining_azure_resources": [
-            f"the registry token {TOKEN_NAME} on {integration.registry}",
-            "the Event Grid system topic docker-scout-repository and its webhook subscription",
-        ],
-        "cleanup_commands": cleanup_commands(integration.registry),
-    }
+    def create(
+        self, registry: object, username: object = None, password: object = None, insecure: object = False
+    ) -> Outcome:
+        """Create a ``pending`` integration for ``registry``; with a password, run the connection test at once.
+
+        Raises :class:`InvalidInput` for a malformed host or credentials or a disallowed insecure registry,
+        and :class:`Conflict` when the registry is already integrated.
+        """
+        host = normalize_registry_host(registry)
+        if not isinstance(insecure, bool):
+            raise InvalidInput("'insecure' must be true or false")
+        if insecure and not (is_loopback(host) or self.allow_insecure_registries):
+            raise InvalidInput(
+                f"{host} is not on this machine: plain HTTP is allowed only for loopback registries "
+                "unless LOOKOUT_ALLOW_INSECURE_REGISTRIES=true"
+            )
+        credentials = _credentials(username, password) if password is not None or username is not None else None
+        existing = [i for i in self.records.list() if i.registry == host]
+        if existing:
+            raise Conflict(f"{host} is already integrated as {existing[0].id}; remove it first or set its token")
+        integration = Integration(
+            id=secrets.token_hex(8),
+            registry=host,
+            created=utc_now(),
+            webhook_secret_encrypted=self.box.encrypt(new_webhook_secret()),
+            insecure=insecure,
+        )
+        connection = None
+        if credentials is not None:
+            integration, connection = self._apply_token(integration, credentials)
+        self.records.put(integration)
+        log.info("integration %s created for %s (status %s)", integration.id, host, integration.status)
+        return Outcome(integration, connection)
+
+    def set_token(self, integration_id: str, username: object, password: object) -> Outcome:
+        """Test ``password`` (of token ``username``, default ``docker-scout-readonly-token``); keep it if it works.
+
+        On success the integration is ``connected`` and enabled with the new credentials (this is also
+        how a password is rotated). On failure the stored credentials stay as they were and the error is
+        recorded: a pending integration stays pending.
+        """
+        integration = self.get(integration_id)
+        credentials = _credentials(username, password)
+        updated, connection = self._apply_token(integration, credentials)
+        self.records.put(updated)
+        log.info("token of integration %s %s", integration.id, "replaced" if connection.ok else "refused")
+        return Outcome(updated, connection)
+
+    def _apply_token(self, integration: Integration, credentials: Credentials) -> tuple[Integration, ConnectionResult]:
+        now = utc_now()
+        result = run_connection_test(integration.registry, credentials, integration.insecure)
+        if not result.ok:
+            return replace(integration, last_error=result.message, last_error_at=now, last_tested=now), result
+        return replace(
+            integration,
+            username=credentials.username,
+            password_encrypted=self.box.encrypt(credentials.password),
+            status="connected",
+            enabled=True,
+            last_error=None,
+            last_error_at=None,
+            last_tested=now,
+        ), result
+
+    def retest(self, integration_id: str) -> Outcome:
+        """Run the connection test again with the stored credentials and record the result.
+
+        A failure marks an enabled integration ``error`` (it stays enabled: the worker keeps trying,
+        and the user sees why analyses fail); a pending one stays pending.
+        """
+        integration = self.get(integration_id)
+        now = utc_now()
+        credentials = self._stored_credentials(integration)
+        if credentials is None:
+            result = ConnectionResult(False, "no-token", "no token password has been set",
+                                      "Set the token password: PUT /api/integrations/{id}/token")
+        else:
+            result = run_connection_test(integration.registry, credentials, integration.insecure)
+        if result.ok:
+            updated = replace(integration, status="connected", enabled=True, last_error=None, last_error_at=None,
+                              last_tested=now)
+        else:
+            updated = replace(integration, status="error" if integration.enabled else "pending",
+                              last_error=result.message, last_error_at=now, last_tested=now)
+        self.records.put(updated)
+        return Outcome(updated, result)
+
+    def _stored_credentials(self, integration: Integration) -> Credentials | None:
+        if integration.username and integration.password_encrypted:
+            return Credentials(integration.username, self.box.decrypt(integration.password_encrypted))
+        return None
+
+    def webhook_url(self, integration: Integration) -> str:
+        """The URL Event Grid delivers this integration's events to; it carries the webhook secret."""
+        query = urlencode({"integration": integration.id, "secret": self.box.decrypt(integration.webhook_secret_encrypted)})
+        return f"{self.public_url}/api/events?{query}"
+
+    def authenticate_delivery(self, integration_id: str | None, secret: str | None) -> Integration | None:
+        """The integration a webhook delivery is for, or None when the id or the secret does not match.
+
+        The secret is compared in constant time.
+        """
+        if not integration_id or not secret or len(secret) > 256:
+            return None
+        integration = self.records.get(integration_id)
+        if integration is None:
+            return None
+        if not secrets_equal(secret, self.box.decrypt(integration.webhook_secret_encrypted)):
+            return None
+        return integration
+
+    def registry_client(self, integration: Integration) -> RegistryClient:
+        """A client for the integration's registry with its stored credentials.
+
+        Raises a permanent :class:`LookoutError` when the integration is not enabled: Lookout contacts
+        only registries whose connection test passed.
+        """
+        if not integration.enabled:
+            raise LookoutError(f"integration {integration.id} is not enabled", code="integration-disabled")
+        return RegistryClient(integration.registry, self._stored_credentials(integration), insecure=integration.insecure)
+
+    def connect_json(self, outcome: Outcome) -> dict[str, Any]:
+        """The answer to creating an integration: the record, its webhook URL and the registry template's inputs."""
+        webhook = self.webhook_url(outcome.integration)
+        body = integration_json(outcome.integration)
+        body["webhook_url"] = webhook
+        body["registry_template"] = registry_template_inputs(self.public_url, outcome.integration.registry, webhook)
+        if outcome.connection is not None:
+            body["connection"] = outcome.connection.to_json()
+        return body
+
+    def summarize(self) -> list[dict[str, Any]]:
+        """Every integration with its health, activated repositories and analyzed images."""
+        summaries = []
+        for integration in self.records.list():
+            body = integration_json(integration)
+            body["activated_repositories"] = sum(self.repositories.enabled_repositories(integration.id).values())
+            body["images_analyzed"] = self.images.count_analyzed(integration.registry)
+            summaries.append(body)
+        return summaries
+
+    def repositories_json(self, integration_id: str) -> dict[str, Any]:
+        """The registry's repositories with their activation state (and activated ones the registry no longer lists)."""
+        integration = self.get(integration_id)
+        with self.registry_client(integration) as client:
+            names, truncated = list_repositories(client)
+        settings = self.repositories.enabled_repositories(integration.id)
+        listed = set(names)
+        rows = [{"repository": n, "enabled": settings.get(n, False), "in_registry": True} for n in names]
+        rows += [{"repository": n, "enabled": True, "in_registry": False}
+                 for n, on in sorted(settings.items()) if on and n not in listed]
+        return {"integration": integration.id, "registry": integration.registry, "repositories": rows, "truncated": truncated}
+
+    def set_repositories(
+        self, integration_id: str, repositories: object, enabled: object, actor: str = "unknown"
+    ) -> dict[str, Any]:
+        """Activate (and backfill) or deactivate ``repositories``: a name, a list of names, or ``"*"`` for all.
+
+        Activation queues a backfill job per repository, which analyzes its latest image at once.
+        Deactivation stops analysis of new pushes; existing results stay.
+        """
+        if not isinstance(enabled, bool):
+            raise InvalidInput("'enabled' must be true or false")
+        integration = self.get(integration_id)
+        if repositories == "*":
+            with self.registry_client(integration) as client:
+                names, _ = list_repositories(client)
+        elif isinstance(repositories, str):
+            names = [repositories]
+        elif isinstance(repositories, list) and all(isinstance(r, str) for r in repositories):
+            names = list(dict.fromkeys(repositories))
+        else:
+            raise InvalidInput("'repositories' must be a list of repository names or \"*\" for all")
+        if len(names) > MAX_BULK_REPOSITORIES:
+            raise InvalidInput(f"at most {MAX_BULK_REPOSITORIES} repositories per call")
+        names = [validate_repository(n) for n in names]
+        now = utc_now()
+        results = []
+        for name in names:
+            self.repositories.set_enabled(integration.id, name, enabled, now)
+            backfill = enabled and integration.enabled
+            if backfill:
+                self.jobs.put(Job(kind="backfill", integration_id=integration.id, registry=integration.registry,
+                                  repository=name, digest="", event_time=now, reason="backfill"))
+            results.append({"repository": name, "enabled": enabled, "backfill_queued": backfill})
+        log.info("%d repositories of integration %s %s by %s", len(names), integration.id,
+                 "activated" if enabled else "deactivated", actor)
+        note = None if integration.enabled or not enabled else "the integration has no working token yet: nothing was backfilled"
+        return {"integration": integration.id, "repositories": results, "note": note}
+
+    def remove(self, integration_id: str, purge: bool, actor: str = "unknown") -> dict[str, Any]:
+        """Remove the integration and its repository settings (``purge``: its analyses too).
+
+        Deliveries to its webhook URL are refused from then on. The answer lists the Azure resources that
+        remain on the registry side and the commands that delete them.
+        """
+        integration = self.get(integration_id)
+        self.repositories.delete_all(integration.id)
+        purged = 0
+        if purge:
+            purged = self.images.purge_registry(integration.registry)
+            self.sboms.purge_registry(integration.registry)
+            self.reports.purge_registry(integration.registry)
+        self.records.delete(integration.id)
+        log.warning("integration %s (%s) removed by %s; purge=%s, %d images deleted", integration.id,
+                    integration.registry, actor, purge, purged)
+        return {
+            "removed": integration.id,
+            "registry": integration.registry,
+            "images_deleted": purged,
+            "analyses_kept": not purge,
+            "remaining_azure_resources": [
+                f"the registry token {TOKEN_NAME} on {integration.registry}",
+                "the Event Grid system topic docker-scout-repository and its webhook subscription",
+            ],
+            "cleanup_commands": cleanup_commands(integration.registry),
+        }

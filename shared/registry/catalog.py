@@ -1,4 +1,4 @@
-"""A registry's repositories as Lookout sees them: listing, activation, and the latest image of each.
+"""A registry's repositories: listing them, and finding the latest image of each.
 
 Listing prefers ACR's ``/acr/v1/_catalog`` and falls back to ``/v2/_catalog``. The latest image of a
 repository is the first tag of ACR's ``/acr/v1/<repo>/_tags?orderby=timedesc``; registries without

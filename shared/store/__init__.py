@@ -1,1 +1,1 @@
-"""Table and queue storage behind small interfaces: integrations, repositories, images, events, jobs."""
+"""Azure Table and Queue storage: the implementations of :mod:`shared.records` and of the library's caches."""

@@ -1,4 +1,4 @@
-"""The offline advisory mirror in Table storage: an :class:`~shared.vulns.index.AdvisoryIndex`.
+"""The offline advisory mirror in Table storage: an :class:`~shared.vulns.index.AdvisoryMirror`.
 
 Three tables (see :mod:`shared.store.advisory_rows` for the rows): ``<prefix>advisorypkgs`` (one row per
 package and record, partitioned by ecosystem), ``<prefix>advisoryrecords`` (one row per record, with

@@ -1,21 +1,14 @@
-"""The analysis job queue: the webhook's producer side."""
+"""The analysis job queue: the producer side (a :class:`~shared.records.JobSink`)."""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Protocol
 
 from azure.core.exceptions import ResourceExistsError
 
 from shared.intake.jobs import Job, encode_job
 from shared.settings import StorageConfig
 from shared.store.azure import queue_client, storage_errors
-
-
-class JobSink(Protocol):
-    """Where jobs go: durably, or an exception is raised."""
-
-    def put(self, job: Job) -> None: ...
 
 
 class StorageJobQueue:

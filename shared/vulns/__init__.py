@@ -24,7 +24,7 @@ from shared.vulns.errors import (
     UnsupportedPackage,
 )
 from shared.vulns.feeds import AdvisoryFeed, DirectoryFeed, ZipFeed
-from shared.vulns.index import AdvisoryIndex, AdvisorySource, ImportResult, Lookup, MemoryIndex
+from shared.vulns.index import AdvisoryIndex, AdvisoryMirror, AdvisorySource, ImportResult, Lookup, MemoryIndex
 from shared.vulns.matching import Finding, Matcher, MatchReport, SeverityCounts, package_keys, primary_id
 from shared.vulns.model import Advisory, Affected, Event, OsvPackage, Range, Reference, Severity
 from shared.vulns.osvapi import OsvApiClient, OsvApiSource
@@ -38,6 +38,7 @@ __all__ = [
     "AdvisoryError",
     "AdvisoryFeed",
     "AdvisoryIndex",
+    "AdvisoryMirror",
     "AdvisorySource",
     "AdvisorySourceRejected",
     "AdvisorySourceUnavailable",

@@ -1,15 +1,16 @@
 """Where the matcher finds advisories: the :class:`AdvisorySource` seam, and the offline mirror index.
 
-Two roles, two protocols:
+Three protocols, each a refinement of the one before:
 
 - :class:`AdvisorySource` answers "which records may concern these packages?" for matching. The
-  offline mirror (an :class:`AdvisoryIndex`) and the OSV API (:mod:`shared.vulns.osvapi`) both
+  offline mirror (an :class:`AdvisoryMirror`) and the OSV API (:mod:`shared.vulns.osvapi`) both
   implement it; settings choose one.
-- :class:`AdvisoryIndex` is the mirror: records keyed by (ecosystem, normalized package name), filled
-  from feeds by *incremental* imports. :class:`MemoryIndex` keeps it in memory; the Table storage form
-  is in :mod:`shared.store.advisory_rows`.
+- :class:`AdvisoryMirror` is the mirror: records keyed by (ecosystem, normalized package name), filled
+  from feeds by *incremental* imports. Its Table storage form is in :mod:`shared.store.advisories`.
+- :class:`AdvisoryIndex` also answers by package key and record id; :class:`MemoryIndex` is one, in
+  memory.
 
-Import contract (:meth:`AdvisoryIndex.import_records`):
+Import contract (:meth:`AdvisoryMirror.import_records`):
 
 - A record is *changed* when its digest differs from the stored one (``modified`` alone cannot be
   trusted: the Go database publishes one placeholder time for every record). Importing the same data
@@ -97,8 +98,16 @@ class ImportResult:
         return self.added + self.updated + self.removed
 
 
-class AdvisoryIndex(AdvisorySource, Protocol):
-    """The offline mirror: records by package key, updated by incremental imports."""
+class AdvisoryMirror(AdvisorySource, Protocol):
+    """An advisory source updated by incremental imports (the offline mirror)."""
+
+    def import_records(self, items: Iterable[FeedItem], *, complete_ecosystems: Collection[str] = ()) -> ImportResult:
+        """Bring the mirror up to date with ``items`` (see the module notes for the contract)."""
+        ...
+
+
+class AdvisoryIndex(AdvisoryMirror, Protocol):
+    """A mirror that also answers by package key and by record id."""
 
     def records_for(self, key: PackageKey) -> tuple[Advisory, ...]:
         """Every stored record (withdrawn ones too) with an affected entry under ``key``."""
@@ -106,10 +115,6 @@ class AdvisoryIndex(AdvisorySource, Protocol):
 
     def get(self, record_id: str) -> Advisory | None:
         """The stored record with that id, if any."""
-        ...
-
-    def import_records(self, items: Iterable[FeedItem], *, complete_ecosystems: Collection[str] = ()) -> ImportResult:
-        """Bring the index up to date with ``items`` (see the module notes for the contract)."""
         ...
 
 

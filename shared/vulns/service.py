@@ -1,7 +1,8 @@
 """Vulnerabilities in the app: match stored SBOMs, keep the reports current when advisories change.
 
 The advisory source is the offline mirror in Table storage (default) or the OSV API, chosen by
-``LOOKOUT_ADVISORY_SOURCE``. Matching needs no registry traffic: it reads stored SBOMs only.
+``LOOKOUT_ADVISORY_SOURCE`` (:func:`advisory_source`). Matching needs no registry traffic: it reads
+stored SBOMs only.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import Any
 from shared.analysis.model import PlatformAnalysis
 from shared.clock import utc_now
 from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
-from shared.vulns.index import AdvisorySource, ImportResult
+from shared.records import ImageRecords, ReportRecords, SbomRecords
+from shared.settings import Settings
+from shared.vulns.index import AdvisoryMirror, AdvisorySource, ImportResult
 from shared.vulns.matching import Finding, Matcher
 from shared.vulns.packages import PackageKey
 from shared.vulns.report import LEVELS, finding_from_json, level_of, match_platform, platform_json
-from shared.wiring import Services
 
 log = logging.getLogger(__name__)
 
@@ -27,25 +29,13 @@ FULL_SCAN_THRESHOLD = 500
 """Above this many changed package keys, a re-match looks at every stored SBOM instead of the index."""
 
 
-def advisory_source(svc: Services) -> AdvisorySource:
-    """The configured advisory source."""
-    if svc.settings.advisory_source == "osv-api":
+def advisory_source(settings: Settings, mirror: AdvisorySource) -> AdvisorySource:
+    """The advisory source ``settings`` choose: ``mirror``, or the OSV API."""
+    if settings.advisory_source == "osv-api":
         from shared.vulns.osvapi import OsvApiClient, OsvApiSource
 
-        return OsvApiSource(OsvApiClient(svc.settings.osv_api_url))
-    return svc.advisories
-
-
-def match_and_store(
-    svc: Services, matcher: Matcher, ref: PlatformRef, analysis: PlatformAnalysis, *, file_keys: bool = True
-) -> dict[str, Any]:
-    """Match one platform SBOM, store the report (:func:`~shared.vulns.report.platform_json` plus
-    ``matched``) and, unless ``file_keys`` is false (a re-match: they are filed already), file it
-    under its package keys; return the stored report."""
-    report = match_platform(analysis, matcher)
-    stored = platform_json(report) | {"matched": utc_now()}
-    svc.vulns.put(ref, stored, report.match.keys if file_keys else ())
-    return stored
+        return OsvApiSource(OsvApiClient(settings.osv_api_url))
+    return mirror
 
 
 def with_vulnerabilities(platform: PlatformRecord, report: dict[str, Any]) -> PlatformRecord:
@@ -74,66 +64,87 @@ class Rematch:
     images_changed: tuple[str, ...]
 
 
-def rematch(svc: Services, changed_keys: Iterable[PackageKey]) -> Rematch:
-    """Match again every stored SBOM naming one of ``changed_keys``; update reports and image records.
+@dataclass(frozen=True)
+class Vulnerabilities:
+    """Matching platform SBOMs against ``source`` and keeping the stored reports and image counts current."""
 
-    Returns the images (``registry/repository@digest``) whose findings changed.
-    """
-    keys = set(changed_keys)
-    if not keys:
-        return Rematch(0, ())
-    refs = svc.vulns.platforms_naming(keys) if len(keys) <= FULL_SCAN_THRESHOLD else set(svc.sboms.all_platforms())
-    matcher = Matcher(advisory_source(svc))
-    checked: dict[tuple[str, str], set[str]] = {}
-    changed: set[PlatformRef] = set()
-    reports: dict[PlatformRef, dict[str, Any]] = {}
-    for ref in sorted(refs):
-        analysis = svc.sboms.get(ref.registry, ref.repository, ref.digest)
-        if analysis is None:
-            svc.vulns.forget(ref, keys)
-            continue
-        before = svc.vulns.get(ref)
-        after = match_and_store(svc, matcher, ref, analysis, file_keys=False)
-        reports[ref] = after
-        checked.setdefault((ref.registry, ref.repository), set()).add(ref.digest)
-        if before is None or _finding_ids(before) != _finding_ids(after):
-            changed.add(ref)
-    images_changed: list[str] = []
-    for (registry, repository), digests in sorted(checked.items()):
-        for record in svc.images.list_repository(registry, repository):
-            mine = {p.digest for p in record.platforms}
-            if record.status != "analyzed" or not mine & digests:
+    source: AdvisorySource
+    reports: ReportRecords
+    sboms: SbomRecords
+    images: ImageRecords
+
+    def matcher(self) -> Matcher:
+        """A matcher over the advisory source (it caches lookups: use one per job)."""
+        return Matcher(self.source)
+
+    def match_and_store(
+        self, matcher: Matcher, ref: PlatformRef, analysis: PlatformAnalysis, *, file_keys: bool = True
+    ) -> dict[str, Any]:
+        """Match one platform SBOM, store the report (:func:`~shared.vulns.report.platform_json` plus
+        ``matched``) and, unless ``file_keys`` is false (a re-match: they are filed already), file it
+        under its package keys; return the stored report."""
+        report = match_platform(analysis, matcher)
+        stored = platform_json(report) | {"matched": utc_now()}
+        self.reports.put(ref, stored, report.match.keys if file_keys else ())
+        return stored
+
+    def rematch(self, changed_keys: Iterable[PackageKey]) -> Rematch:
+        """Match again every stored SBOM naming one of ``changed_keys``; update reports and image records.
+
+        Returns the images (``registry/repository@digest``) whose findings changed.
+        """
+        keys = set(changed_keys)
+        if not keys:
+            return Rematch(0, ())
+        refs = self.reports.platforms_naming(keys) if len(keys) <= FULL_SCAN_THRESHOLD else set(self.sboms.all_platforms())
+        matcher = self.matcher()
+        checked: dict[tuple[str, str], set[str]] = {}
+        changed: set[PlatformRef] = set()
+        reports: dict[PlatformRef, dict[str, Any]] = {}
+        for ref in sorted(refs):
+            analysis = self.sboms.get(ref.registry, ref.repository, ref.digest)
+            if analysis is None:
+                self.reports.forget(ref, keys)
                 continue
-            svc.images.put(refresh_record(svc, record, reports))
-            if any(PlatformRef(registry, repository, d) in changed for d in mine):
-                images_changed.append(f"{registry}/{repository}@{record.digest}")
-    log.info("re-matched %d SBOMs; %d images changed", len(refs), len(images_changed))
-    return Rematch(len(refs), tuple(images_changed))
+            before = self.reports.get(ref)
+            after = self.match_and_store(matcher, ref, analysis, file_keys=False)
+            reports[ref] = after
+            checked.setdefault((ref.registry, ref.repository), set()).add(ref.digest)
+            if before is None or _finding_ids(before) != _finding_ids(after):
+                changed.add(ref)
+        images_changed: list[str] = []
+        for (registry, repository), digests in sorted(checked.items()):
+            for record in self.images.list_repository(registry, repository):
+                mine = {p.digest for p in record.platforms}
+                if record.status != "analyzed" or not mine & digests:
+                    continue
+                self.images.put(self.refresh_record(record, reports))
+                if any(PlatformRef(registry, repository, d) in changed for d in mine):
+                    images_changed.append(f"{registry}/{repository}@{record.digest}")
+        log.info("re-matched %d SBOMs; %d images changed", len(refs), len(images_changed))
+        return Rematch(len(refs), tuple(images_changed))
 
+    def refresh_record(self, record: ImageRecord, known: dict[PlatformRef, dict[str, Any]] | None = None) -> ImageRecord:
+        """``record`` with every platform's counts (and the image's) from its reports (``known``, else stored)."""
+        platforms = []
+        reports = []
+        for platform in record.platforms:
+            ref = PlatformRef(record.registry, record.repository, platform.digest)
+            report = (known or {}).get(ref) or self.reports.get(ref)
+            if report is None:
+                platforms.append(platform)
+                continue
+            reports.append(report)
+            platforms.append(with_vulnerabilities(platform, report))
+        counts, fixable = image_counts(reports)
+        return replace(record, platforms=tuple(platforms), vulnerabilities=counts, fixable=fixable)
 
-def refresh_record(svc: Services, record: ImageRecord,
-                   known: dict[PlatformRef, dict[str, Any]] | None = None) -> ImageRecord:
-    """``record`` with every platform's counts (and the image's) from its reports (``known``, else stored)."""
-    platforms = []
-    reports = []
-    for platform in record.platforms:
-        ref = PlatformRef(record.registry, record.repository, platform.digest)
-        report = (known or {}).get(ref) or svc.vulns.get(ref)
-        if report is None:
-            platforms.append(platform)
-            continue
-        reports.append(report)
-        platforms.append(with_vulnerabilities(platform, report))
-    counts, fixable = image_counts(reports)
-    return replace(record, platforms=tuple(platforms), vulnerabilities=counts, fixable=fixable)
+    def import_and_rematch(self, mirror: AdvisoryMirror, items: Iterable[Any],
+                           complete_ecosystems: Sequence[str] = ()) -> tuple[ImportResult, Rematch]:
+        """Import advisories into ``mirror``, then re-match the stored SBOMs the changes concern."""
+        result = mirror.import_records(items, complete_ecosystems=complete_ecosystems)
+        return result, self.rematch(result.changed_keys)
 
 
 def _finding_ids(report: dict[str, Any]) -> set[tuple[str, str, str, str]]:
     return {(f["id"], f["name"], f["installed_version"], str(f["severity"]["rating"])) for f in report.get("findings", [])}
-
-
-def import_and_rematch(svc: Services, items: Iterable[Any], complete_ecosystems: Sequence[str] = ()) -> tuple[
-        ImportResult, Rematch]:
-    """Import advisories into the mirror, then re-match the stored SBOMs the changes concern."""
-    result = svc.advisories.import_records(items, complete_ecosystems=complete_ecosystems)
-    return result, rematch(svc, result.changed_keys)

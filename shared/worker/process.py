@@ -1,6 +1,6 @@
 """The queue worker's logic: turn one job into recorded image state.
 
-Contract with the Functions host: :func:`process_message` returns normally when the message is done
+Contract with the Functions host: :meth:`Worker.process` returns normally when the message is done
 (analyzed, recorded as failed, rejected as malformed, or moot) and raises a temporary
 :class:`LookoutError` when it should be retried (the host retries, then moves it to the poison queue).
 
@@ -19,18 +19,18 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from shared.analysis import analyze_platform
+from shared.analysis.cache import LayerCache
 from shared.clock import utc_now
 from shared.errors import LookoutError
 from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
 from shared.intake.jobs import InvalidJob, Job, decode_job
 from shared.integrations.model import Integration
-from shared.integrations.service import registry_client
+from shared.records import ImageRecords, IntegrationRecords, RejectedMessages, SbomRecords
 from shared.registry.catalog import latest_image
 from shared.registry.client import RegistryClient
 from shared.registry.image import PlatformImage, inspect_image
 from shared.vulns.matching import Matcher
-from shared.vulns.service import advisory_source, image_counts, match_and_store, with_vulnerabilities
-from shared.wiring import Services
+from shared.vulns.service import Vulnerabilities, image_counts, with_vulnerabilities
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ Outcome = Literal["analyzed", "failed", "deleted", "duplicate", "moot", "rejecte
 CREDENTIAL_FAILURES = frozenset({"unauthorized", "denied"})
 """Failure codes that mean the integration's token no longer works: the integration shows an error."""
 
-ClientFactory = Callable[[Services, Integration], RegistryClient]
+ClientFactory = Callable[[Integration], RegistryClient]
+"""A registry client for an integration (raises a permanent error when it is not enabled)."""
 
 
 @dataclass(frozen=True)
@@ -51,153 +52,159 @@ class Message:
     dequeue_count: int
 
 
-def process_message(svc: Services, message: Message, client_for: ClientFactory = registry_client) -> Outcome:
-    """Process one queue message (see the module contract)."""
-    try:
-        job = decode_job(message.text)
-    except InvalidJob as exc:
-        log.error("rejected queue message %s: %s", message.id, exc.message)
-        svc.rejected.record(message.id, message.text, exc.message, utc_now())
-        return "rejected"
-    if job.kind == "delete":
-        return _delete(svc, job)
-    if job.kind == "backfill":
-        return _backfill(svc, job, message.dequeue_count, client_for)
-    return _push(svc, job, message.dequeue_count, client_for)
+@dataclass(frozen=True)
+class Worker:
+    """Turns queue messages into recorded image state, with the stores and clients it is given."""
 
+    integrations: IntegrationRecords
+    images: ImageRecords
+    sboms: SbomRecords
+    layer_cache: LayerCache
+    rejected: RejectedMessages
+    vulnerabilities: Vulnerabilities
+    client_for: ClientFactory
 
-def _backfill(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory) -> Outcome:
-    """Analyze the latest image of a newly activated repository."""
-    integration = _integration_for(svc, job)
-    if integration is None:
-        return "moot"
-    try:
-        with client_for(svc, integration) as client:
-            latest = latest_image(client, job.repository)
-    except LookoutError as exc:
-        if exc.temporary:
-            raise
-        log.warning("backfill of %s failed: %s: %s", job.key, exc.code, exc.message)
-        return "failed"
-    if latest is None:
-        log.info("backfill of %s: the repository has no tagged image", job.key)
-        return "moot"
-    log.info("backfill of %s: latest image is %s (%s)", job.key, latest.tag, latest.digest)
-    return _push(svc, replace(job, kind="push", digest=latest.digest, tag=latest.tag), dequeue_count, client_for)
+    def process(self, message: Message) -> Outcome:
+        """Process one queue message (see the module contract)."""
+        try:
+            job = decode_job(message.text)
+        except InvalidJob as exc:
+            log.error("rejected queue message %s: %s", message.id, exc.message)
+            self.rejected.record(message.id, message.text, exc.message, utc_now())
+            return "rejected"
+        if job.kind == "delete":
+            return self._delete(job)
+        if job.kind == "backfill":
+            return self._backfill(job, message.dequeue_count)
+        return self._push(job, message.dequeue_count)
 
+    def _backfill(self, job: Job, dequeue_count: int) -> Outcome:
+        """Analyze the latest image of a newly activated repository."""
+        integration = self._integration_for(job)
+        if integration is None:
+            return "moot"
+        try:
+            with self.client_for(integration) as client:
+                latest = latest_image(client, job.repository)
+        except LookoutError as exc:
+            if exc.temporary:
+                raise
+            log.warning("backfill of %s failed: %s: %s", job.key, exc.code, exc.message)
+            return "failed"
+        if latest is None:
+            log.info("backfill of %s: the repository has no tagged image", job.key)
+            return "moot"
+        log.info("backfill of %s: latest image is %s (%s)", job.key, latest.tag, latest.digest)
+        return self._push(replace(job, kind="push", digest=latest.digest, tag=latest.tag), dequeue_count)
 
-def _integration_for(svc: Services, job: Job) -> Integration | None:
-    integration = svc.integrations.get(job.integration_id)
-    if integration is None:
-        log.info("job %s is moot: integration %s was removed", job.key, job.integration_id)
-        return None
-    if integration.registry != job.registry:
-        log.warning("job %s refused: integration %s is for %s", job.key, integration.id, integration.registry)
-        return None
-    return integration
+    def _integration_for(self, job: Job) -> Integration | None:
+        integration = self.integrations.get(job.integration_id)
+        if integration is None:
+            log.info("job %s is moot: integration %s was removed", job.key, job.integration_id)
+            return None
+        if integration.registry != job.registry:
+            log.warning("job %s refused: integration %s is for %s", job.key, integration.id, integration.registry)
+            return None
+        return integration
 
+    def _delete(self, job: Job) -> Outcome:
+        existing = self.images.get(job.registry, job.repository, job.digest)
+        if existing is not None and existing.event_time and job.event_time and existing.event_time > job.event_time:
+            log.info("delete of %s ignored: the image was pushed again after it", job.key)
+            return "moot"
+        self.images.drop_tags(job.registry, job.repository, job.digest)
+        if existing is not None:
+            self._forget_sboms(job, existing)
+        self.images.put(
+            ImageRecord(registry=job.registry, repository=job.repository, digest=job.digest, status="deleted",
+                        event_time=job.event_time, received=utc_now())
+        )
+        log.info("deleted %s", job.key)
+        return "deleted"
 
-def _delete(svc: Services, job: Job) -> Outcome:
-    existing = svc.images.get(job.registry, job.repository, job.digest)
-    if existing is not None and existing.event_time and job.event_time and existing.event_time > job.event_time:
-        log.info("delete of %s ignored: the image was pushed again after it", job.key)
-        return "moot"
-    svc.images.drop_tags(job.registry, job.repository, job.digest)
-    if existing is not None:
-        _forget_sboms(svc, job, existing)
-    svc.images.put(
-        ImageRecord(registry=job.registry, repository=job.repository, digest=job.digest, status="deleted",
-                    event_time=job.event_time, received=utc_now())
-    )
-    log.info("deleted %s", job.key)
-    return "deleted"
+    def _forget_sboms(self, job: Job, deleted: ImageRecord) -> None:
+        """Delete the SBOMs of the deleted image's platforms that no other image of the repository lists."""
+        mine = {p.digest for p in deleted.platforms}
+        if not mine:
+            return
+        others = {p.digest for r in self.images.list_repository(job.registry, job.repository)
+                  if r.digest != job.digest and r.status != "deleted" for p in r.platforms}
+        for digest in sorted(mine - others):
+            self.sboms.delete(job.registry, job.repository, digest)
+            self.vulnerabilities.reports.delete(PlatformRef(job.registry, job.repository, digest))
 
+    def _push(self, job: Job, dequeue_count: int) -> Outcome:
+        integration = self._integration_for(job)
+        if integration is None:
+            return "moot"
+        existing = self.images.get(job.registry, job.repository, job.digest)
+        if existing is not None and existing.status == "deleted" and existing.event_time > job.event_time:
+            log.info("push of %s ignored: the image was deleted after it", job.key)
+            return "moot"
+        if existing is not None and existing.status == "analyzed":
+            self._point_tag(job)
+            log.info("%s already analyzed", job.key)
+            return "duplicate"
+        started = time.monotonic()
+        received = utc_now()
+        base = ImageRecord(registry=job.registry, repository=job.repository, digest=job.digest, status="retrying",
+                           media_type=job.media_type or "", event_time=job.event_time, received=received,
+                           attempts=dequeue_count)
+        try:
+            with self.client_for(integration) as client:
+                image = inspect_image(client, job.repository, job.digest)
+                matcher = self.vulnerabilities.matcher()
+                analyzed = [self._analyze(client, matcher, job, platform) for platform in image.platforms]
+        except LookoutError as exc:
+            failed = replace(base, status="retrying" if exc.temporary else "failed", error_code=exc.code,
+                             error=exc.message, analyzed=utc_now(), duration_ms=_ms(started))
+            if exc.temporary:
+                log.warning("%s failed temporarily (attempt %d): %s", job.key, dequeue_count, exc.code)
+                self._record_quietly(failed)
+                raise
+            log.warning("%s failed: %s: %s", job.key, exc.code, exc.message)
+            self.images.put(failed)
+            self._point_tag(job)
+            if exc.code in CREDENTIAL_FAILURES:
+                self.integrations.put(replace(integration, status="error", last_error=exc.message,
+                                              last_error_at=utc_now()))
+            return "failed"
+        counts, fixable = image_counts([report for _, report in analyzed])
+        self.images.put(
+            replace(base, status="analyzed", media_type=image.media_type, size=image.size,
+                    platforms=tuple(platform for platform, _ in analyzed), vulnerabilities=counts, fixable=fixable,
+                    analyzed=utc_now(), duration_ms=_ms(started))
+        )
+        self._point_tag(job)
+        log.info("analyzed %s: %d platform(s)", job.key, len(image.platforms))
+        return "analyzed"
 
-def _forget_sboms(svc: Services, job: Job, deleted: ImageRecord) -> None:
-    """Delete the SBOMs of the deleted image's platforms that no other image of the repository lists."""
-    mine = {p.digest for p in deleted.platforms}
-    if not mine:
-        return
-    others = {p.digest for r in svc.images.list_repository(job.registry, job.repository)
-              if r.digest != job.digest and r.status != "deleted" for p in r.platforms}
-    for digest in sorted(mine - others):
-        svc.sboms.delete(job.registry, job.repository, digest)
-        svc.vulns.delete(PlatformRef(job.registry, job.repository, digest))
+    def _analyze(
+        self, client: RegistryClient, matcher: Matcher, job: Job, platform: PlatformImage
+    ) -> tuple[PlatformRecord, dict[str, Any]]:
+        """Build, store and match the SBOM of one platform image; the platform with its summary, and the report."""
+        analysis = analyze_platform(client, job.repository, platform, cache=self.layer_cache)
+        self.sboms.put(job.registry, job.repository, analysis, utc_now())
+        report = self.vulnerabilities.match_and_store(
+            matcher, PlatformRef(job.registry, job.repository, platform.digest), analysis)
+        counts = Counter(p.type for p in analysis.packages)
+        distro = None
+        if analysis.os is not None:
+            distro = analysis.os.pretty_name or " ".join(x for x in (analysis.os.id, analysis.os.version_id) if x)
+        summarized = replace(PlatformRecord.of(platform), distro=distro, package_counts=dict(sorted(counts.items())),
+                             problems=len(analysis.problems))
+        return with_vulnerabilities(summarized, report), report
 
+    def _point_tag(self, job: Job) -> None:
+        if job.tag:
+            self.images.point_tag(job.registry, job.repository, job.tag, job.digest, job.event_time)
 
-def _push(svc: Services, job: Job, dequeue_count: int, client_for: ClientFactory) -> Outcome:
-    integration = _integration_for(svc, job)
-    if integration is None:
-        return "moot"
-    existing = svc.images.get(job.registry, job.repository, job.digest)
-    if existing is not None and existing.status == "deleted" and existing.event_time > job.event_time:
-        log.info("push of %s ignored: the image was deleted after it", job.key)
-        return "moot"
-    if existing is not None and existing.status == "analyzed":
-        _point_tag(svc, job)
-        log.info("%s already analyzed", job.key)
-        return "duplicate"
-    started = time.monotonic()
-    received = utc_now()
-    base = ImageRecord(registry=job.registry, repository=job.repository, digest=job.digest, status="retrying",
-                       media_type=job.media_type or "", event_time=job.event_time, received=received,
-                       attempts=dequeue_count)
-    try:
-        with client_for(svc, integration) as client:
-            image = inspect_image(client, job.repository, job.digest)
-            matcher = Matcher(advisory_source(svc))
-            analyzed = [_analyze(svc, client, matcher, job, platform) for platform in image.platforms]
-    except LookoutError as exc:
-        failed = replace(base, status="retrying" if exc.temporary else "failed", error_code=exc.code,
-                         error=exc.message, analyzed=utc_now(), duration_ms=_ms(started))
-        if exc.temporary:
-            log.warning("%s failed temporarily (attempt %d): %s", job.key, dequeue_count, exc.code)
-            _record_quietly(svc, failed)
-            raise
-        log.warning("%s failed: %s: %s", job.key, exc.code, exc.message)
-        svc.images.put(failed)
-        _point_tag(svc, job)
-        if exc.code in CREDENTIAL_FAILURES:
-            svc.integrations.put(replace(integration, status="error", last_error=exc.message, last_error_at=utc_now()))
-        return "failed"
-    counts, fixable = image_counts([report for _, report in analyzed])
-    svc.images.put(
-        replace(base, status="analyzed", media_type=image.media_type, size=image.size,
-                platforms=tuple(platform for platform, _ in analyzed), vulnerabilities=counts, fixable=fixable,
-                analyzed=utc_now(), duration_ms=_ms(started))
-    )
-    _point_tag(svc, job)
-    log.info("analyzed %s: %d platform(s)", job.key, len(image.platforms))
-    return "analyzed"
-
-
-def _analyze(
-    svc: Services, client: RegistryClient, matcher: Matcher, job: Job, platform: PlatformImage
-) -> tuple[PlatformRecord, dict[str, Any]]:
-    """Build, store and match the SBOM of one platform image; the platform with its summary, and the report."""
-    analysis = analyze_platform(client, job.repository, platform, cache=svc.layer_cache)
-    svc.sboms.put(job.registry, job.repository, analysis, utc_now())
-    report = match_and_store(svc, matcher, PlatformRef(job.registry, job.repository, platform.digest), analysis)
-    counts = Counter(p.type for p in analysis.packages)
-    distro = None
-    if analysis.os is not None:
-        distro = analysis.os.pretty_name or " ".join(x for x in (analysis.os.id, analysis.os.version_id) if x)
-    summarized = replace(PlatformRecord.of(platform), distro=distro, package_counts=dict(sorted(counts.items())),
-                         problems=len(analysis.problems))
-    return with_vulnerabilities(summarized, report), report
-
-
-def _point_tag(svc: Services, job: Job) -> None:
-    if job.tag:
-        svc.images.point_tag(job.registry, job.repository, job.tag, job.digest, job.event_time)
-
-
-def _record_quietly(svc: Services, record: ImageRecord) -> None:
-    """Record a temporary failure for users to see; storage trouble here must not hide the original error."""
-    try:
-        svc.images.put(record)
-    except LookoutError as exc:
-        log.warning("could not record the temporary failure of %s: %s", record.digest, exc.code)
+    def _record_quietly(self, record: ImageRecord) -> None:
+        """Record a temporary failure for users to see; storage trouble here must not hide the original error."""
+        try:
+            self.images.put(record)
+        except LookoutError as exc:
+            log.warning("could not record the temporary failure of %s: %s", record.digest, exc.code)
 
 
 def _ms(started: float) -> int:

@@ -19,7 +19,7 @@ def test_prune_keeps_what_event_grid_may_still_deliver(svc: Services) -> None:
     for digest, status, when in (("a", "deleted", OLD), ("b", "deleted", RECENT), ("c", "analyzed", OLD)):
         svc.images.put(ImageRecord(registry="r.example", repository="app", digest="sha256:" + digest * 64,
                                    status=status, event_time=when))  # type: ignore[arg-type]
-    result = prune(svc, now=NOW)
+    result = prune(svc.events, svc.images, now=NOW)
     assert (result.events, result.tombstones) == (1, 1)
     assert not svc.events.seen("i1", "old-event")
     assert svc.events.seen("i1", "recent-event")

@@ -1,0 +1,197 @@
+"""Where the app keeps its records: the storage seams of the services, as Protocols.
+
+The services (:mod:`shared.intake.webhook`, :mod:`shared.worker`, :mod:`shared.integrations.service`,
+:mod:`shared.vulns.service`, :mod:`shared.api`) receive the stores they use typed by these Protocols
+and never import :mod:`shared.store`, which implements them on Azure Table and Queue storage. Tests
+may pass in-memory stand-ins where a real store is not the point.
+
+Contract shared by every store: a write returns only once storage acknowledged it; storage trouble is
+raised as a :class:`~shared.errors.LookoutError` (temporary when a retry can succeed). Times are the
+canonical UTC strings of :mod:`shared.clock`; digests are manifest digests (``sha256:...``).
+
+The library's own seams live with the library: :class:`~shared.analysis.cache.LayerCache` (per-layer
+analysis results) and :class:`~shared.vulns.index.AdvisoryMirror` (the advisory mirror).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from shared.analysis.model import PlatformAnalysis
+from shared.images.model import ImageRecord, PlatformRef, TagRecord
+from shared.intake.jobs import Job
+from shared.integrations.model import Integration
+from shared.vulns.packages import PackageKey
+
+
+class ImageRecords(Protocol):
+    """Image records (one per manifest digest, tombstones included) and tag pointers."""
+
+    def get(self, registry: str, repository: str, digest: str) -> ImageRecord | None:
+        """The record of ``digest`` (a tombstone included), or None."""
+        ...
+
+    def put(self, record: ImageRecord) -> None:
+        """Store (replace) ``record``."""
+        ...
+
+    def list_repository(self, registry: str, repository: str) -> list[ImageRecord]:
+        """Every record of the repository, tombstones included."""
+        ...
+
+    def get_tag(self, registry: str, repository: str, tag: str) -> TagRecord | None:
+        """Where ``tag`` points, or None."""
+        ...
+
+    def point_tag(self, registry: str, repository: str, tag: str, digest: str, when: str) -> bool:
+        """Point ``tag`` at ``digest`` unless a later event already moved it; whether it now points there."""
+        ...
+
+    def tags_of(self, registry: str, repository: str, digest: str) -> list[str]:
+        """The tags pointing at ``digest``, sorted."""
+        ...
+
+    def drop_tags(self, registry: str, repository: str, digest: str) -> None:
+        """Remove every tag pointing at ``digest``."""
+        ...
+
+    def count_analyzed(self, registry: str) -> int:
+        """How many images of ``registry`` are analyzed."""
+        ...
+
+    def prune_tombstones(self, deleted_before: str) -> int:
+        """Remove delete tombstones older than ``deleted_before``; how many."""
+        ...
+
+    def purge_registry(self, registry: str) -> int:
+        """Remove every record and tag of ``registry``; how many images."""
+        ...
+
+
+class SbomRecords(Protocol):
+    """Platform SBOMs, one per platform manifest digest of a repository."""
+
+    def put(self, registry: str, repository: str, analysis: PlatformAnalysis, analyzed: str) -> None:
+        """Store (replace) the SBOM of platform image ``analysis.digest``."""
+        ...
+
+    def get(self, registry: str, repository: str, digest: str) -> PlatformAnalysis | None:
+        """The SBOM of platform image ``digest``, or None."""
+        ...
+
+    def delete(self, registry: str, repository: str, digest: str) -> None:
+        """Remove the SBOM of platform image ``digest`` (no error when there is none)."""
+        ...
+
+    def all_platforms(self) -> list[PlatformRef]:
+        """Every platform image that has a stored SBOM."""
+        ...
+
+    def purge_registry(self, registry: str) -> None:
+        """Remove every SBOM of ``registry``."""
+        ...
+
+
+class ReportRecords(Protocol):
+    """Vulnerability reports, one per platform SBOM, and which SBOMs name which package."""
+
+    def put(self, ref: PlatformRef, report: dict[str, Any], keys: Iterable[PackageKey] = ()) -> None:
+        """Store the report of ``ref`` and file ``ref`` under ``keys`` (none when they are filed already)."""
+        ...
+
+    def get(self, ref: PlatformRef) -> dict[str, Any] | None:
+        """The stored report of ``ref``, or None."""
+        ...
+
+    def delete(self, ref: PlatformRef) -> None:
+        """Remove the report of ``ref``."""
+        ...
+
+    def platforms_naming(self, keys: Iterable[PackageKey]) -> set[PlatformRef]:
+        """The platform SBOMs filed under any of ``keys``."""
+        ...
+
+    def forget(self, ref: PlatformRef, keys: Iterable[PackageKey]) -> None:
+        """Unfile ``ref`` from ``keys`` (its SBOM is gone)."""
+        ...
+
+    def purge_registry(self, registry: str) -> None:
+        """Remove every report of ``registry``."""
+        ...
+
+
+class IntegrationRecords(Protocol):
+    """Integrations by id."""
+
+    def get(self, integration_id: str) -> Integration | None:
+        """The integration, or None."""
+        ...
+
+    def list(self) -> list[Integration]:
+        """Every integration."""
+        ...
+
+    def put(self, integration: Integration) -> None:
+        """Store (replace) ``integration``."""
+        ...
+
+    def touch_last_event(self, integration_id: str, when: str) -> None:
+        """Record that an event for the integration arrived at ``when``."""
+        ...
+
+    def delete(self, integration_id: str) -> None:
+        """Remove the integration."""
+        ...
+
+
+class RepositoryActivations(Protocol):
+    """Which repositories of an integration are activated."""
+
+    def set_enabled(self, integration_id: str, repository: str, enabled: bool, when: str) -> None:
+        """Activate or deactivate ``repository``."""
+        ...
+
+    def is_enabled(self, integration_id: str, repository: str) -> bool:
+        """Whether ``repository`` is activated."""
+        ...
+
+    def enabled_repositories(self, integration_id: str) -> dict[str, bool]:
+        """Every repository with a setting, and whether it is activated."""
+        ...
+
+    def delete_all(self, integration_id: str) -> None:
+        """Remove every repository setting of the integration."""
+        ...
+
+
+class AcceptedEvents(Protocol):
+    """The ids of Event Grid events already accepted, per integration."""
+
+    def seen(self, integration_id: str, event_id: str) -> bool:
+        """Whether the event was already accepted."""
+        ...
+
+    def record(self, integration_id: str, event_id: str, when: str, job_key: str) -> None:
+        """Remember that the event was accepted (idempotent)."""
+        ...
+
+    def prune(self, accepted_before: str) -> int:
+        """Forget ids accepted before ``accepted_before``; how many."""
+        ...
+
+
+class JobSink(Protocol):
+    """Where analysis jobs go: durably, or an exception is raised."""
+
+    def put(self, job: Job) -> None:
+        """Enqueue ``job``; returns only once it is durable."""
+        ...
+
+
+class RejectedMessages(Protocol):
+    """Queue messages that were not jobs, kept for an operator to look at."""
+
+    def record(self, message_id: str, text: str, reason: str, when: str) -> None:
+        """Keep ``text`` (bounded by the store) with why it was rejected."""
+        ...
