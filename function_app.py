@@ -4,7 +4,7 @@ import logging
 
 import azure.functions as func
 
-from functions.advisories import blueprint as advisories_blueprint
+from functions.advisory_refresh import blueprint as advisory_refresh_blueprint
 from functions.api import blueprint as api_blueprint
 from functions.housekeeping import blueprint as maintenance_blueprint
 from functions.webhook import blueprint as webhook_blueprint
@@ -19,4 +19,4 @@ app.register_functions(webhook_blueprint)
 app.register_functions(worker_blueprint)
 app.register_functions(api_blueprint)
 app.register_functions(maintenance_blueprint)
-app.register_functions(advisories_blueprint)
+app.register_functions(advisory_refresh_blueprint)

@@ -13,9 +13,9 @@ from urllib.parse import unquote
 import azure.functions as func
 
 from functions.httpio import actor, answers_errors, error_response, json_response, read_json_object
-from shared.api.images import find_image
-from shared.api.sboms import image_analysis, render_sbom
-from shared.api.vulnerabilities import image_vulnerabilities
+from shared.api.findings import image_vulnerabilities
+from shared.api.image_lookup import find_image
+from shared.api.sbom_documents import image_analysis, render_sbom
 from shared.errors import InvalidInput
 from shared.integrations.service import Integrations, Outcome, integration_json
 from shared.integrations.template import TEMPLATE_FILE, TEMPLATE_ROUTE
@@ -159,7 +159,7 @@ def images_vulnerabilities(req: func.HttpRequest) -> func.HttpResponse:
     """Findings ``?registry=&repository=&reference=[&severity=critical,high][&fixable=true]``."""
     svc = services()
     result = image_vulnerabilities(
-        svc.images, svc.vulns, req.params.get("registry"), req.params.get("repository"), req.params.get("reference"),
+        svc.images, svc.reports, req.params.get("registry"), req.params.get("repository"), req.params.get("reference"),
         severity=req.params.get("severity"), fixable=req.params.get("fixable"),
     )
     return json_response(200, result)

@@ -14,16 +14,16 @@ from shared.intake.webhook import Webhook
 from shared.integrations.service import Integrations
 from shared.secrets import SecretBox
 from shared.settings import Settings, load
-from shared.store.advisories import TableAdvisoryIndex
+from shared.store.advisory_mirror import TableAdvisoryIndex
 from shared.store.azure import Tables
 from shared.store.eventlog import EventLog
-from shared.store.images import ImageStore
-from shared.store.integrations import IntegrationStore, RepositorySettings
+from shared.store.image_records import ImageStore
+from shared.store.integration_records import IntegrationStore, RepositorySettings
 from shared.store.jobqueue import StorageJobQueue
-from shared.store.layers import TableLayerCache
+from shared.store.layer_cache import TableLayerCache
 from shared.store.rejected import RejectedJobs
-from shared.store.sboms import SbomStore
-from shared.store.vulns import VulnStore
+from shared.store.report_records import ReportStore
+from shared.store.sbom_records import SbomStore
 from shared.vulns.service import Vulnerabilities, advisory_source
 from shared.worker.process import Worker
 
@@ -38,7 +38,7 @@ class Services:
     images: ImageStore
     sboms: SbomStore
     layer_cache: TableLayerCache
-    vulns: VulnStore
+    reports: ReportStore
     advisories: TableAdvisoryIndex
     events: EventLog
     rejected: RejectedJobs
@@ -50,14 +50,14 @@ class Services:
         """Connecting registries, their tokens, repository activation and removal."""
         return Integrations(
             records=self.integrations, repositories=self.repositories, images=self.images, sboms=self.sboms,
-            reports=self.vulns, jobs=self.jobs, box=self.box, public_url=self.settings.public_url,
+            reports=self.reports, jobs=self.jobs, box=self.box, public_url=self.settings.public_url,
             allow_insecure_registries=self.settings.allow_insecure_registries,
         )
 
     @functools.cached_property
     def vulnerabilities(self) -> Vulnerabilities:
         """Matching against the configured advisory source, and re-matching stored SBOMs."""
-        return Vulnerabilities(source=advisory_source(self.settings, self.advisories), reports=self.vulns,
+        return Vulnerabilities(source=advisory_source(self.settings, self.advisories), reports=self.reports,
                                sboms=self.sboms, images=self.images)
 
     @functools.cached_property
@@ -84,7 +84,7 @@ def build_services(settings: Settings) -> Services:
         images=ImageStore(tables),
         sboms=SbomStore(tables),
         layer_cache=TableLayerCache(tables),
-        vulns=VulnStore(tables),
+        reports=ReportStore(tables),
         advisories=TableAdvisoryIndex(tables),
         events=EventLog(tables),
         rejected=RejectedJobs(tables),

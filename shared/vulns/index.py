@@ -6,7 +6,7 @@ Three protocols, each a refinement of the one before:
   offline mirror (an :class:`AdvisoryMirror`) and the OSV API (:mod:`shared.vulns.osvapi`) both
   implement it; settings choose one.
 - :class:`AdvisoryMirror` is the mirror: records keyed by (ecosystem, normalized package name), filled
-  from feeds by *incremental* imports. Its Table storage form is in :mod:`shared.store.advisories`.
+  from feeds by *incremental* imports. Its Table storage form is in :mod:`shared.store.advisory_mirror`.
 - :class:`AdvisoryIndex` also answers by package key and record id; :class:`MemoryIndex` is one, in
   memory.
 

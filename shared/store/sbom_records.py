@@ -14,7 +14,7 @@ from azure.data.tables import UpdateMode
 from shared.analysis.model import PlatformAnalysis
 from shared.images.model import PlatformRef
 from shared.store.azure import Tables, storage_errors
-from shared.store.images import registry_range, repository_partition
+from shared.store.image_records import registry_range, repository_partition
 from shared.store.keys import decode_key, get_compressed_json, put_compressed_json
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.api.images import find_record
+from shared.api.image_lookup import find_record
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.images.model import PlatformRef
 from shared.records import ImageRecords, ReportRecords

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from shared.analysis.formats import to_cyclonedx, to_document, to_spdx
 from shared.analysis.model import ImageAnalysis
-from shared.api.images import find_record
+from shared.api.image_lookup import find_record
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.records import ImageRecords, SbomRecords
 

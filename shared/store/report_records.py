@@ -17,7 +17,7 @@ from azure.data.tables import TransactionOperation, UpdateMode
 
 from shared.images.model import PlatformRef
 from shared.store.azure import Tables, storage_errors
-from shared.store.images import registry_range, repository_partition
+from shared.store.image_records import registry_range, repository_partition
 from shared.store.keys import decode_key, encode_key, get_compressed_json, put_compressed_json
 from shared.vulns.packages import PackageKey
 
@@ -48,7 +48,7 @@ def key_range(key: PackageKey) -> tuple[str, str, str]:
     return encode_key(key.ecosystem), prefix + "!", prefix + '"'
 
 
-class VulnStore:
+class ReportStore:
     """Vulnerability reports per platform SBOM and the package → SBOM reverse index."""
 
     def __init__(self, tables: Tables) -> None:
