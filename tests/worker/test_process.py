@@ -1,0 +1,160 @@
+"""The worker's state machine over in-memory stores and the session's real registry.
+
+Storage is not the point here (the end-to-end tests run the same worker on Azurite): the stores are
+the stand-ins of :mod:`testkit.memory_records`, passed in through the worker's seams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pytest
+
+from shared.analysis.cache import MemoryLayerCache
+from shared.images.model import PlatformRef
+from shared.intake.jobs import Job, encode_job
+from shared.integrations.model import Integration
+from shared.registry.auth import Credentials
+from shared.registry.client import RegistryClient
+from shared.vulns.index import MemoryIndex
+from shared.vulns.service import Vulnerabilities
+from shared.worker.process import Message, Worker
+from testkit.images import PushedImage, push_image
+from testkit.memory_records import MemoryImages, MemoryIntegrations, MemoryRejected, MemoryReports, MemorySboms
+from testkit.registry import RegistryServer
+from tests.vulns.support import advisory, affected
+
+OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
+METADATA = "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+PUSHED_AT = "2026-03-01T10:00:00.000000Z"
+
+
+def dist_info(name: str, version: str) -> dict[str, str]:
+    base = f"usr/lib/python3/dist-packages/{name}-{version}.dist-info"
+    return {f"{base}/METADATA": METADATA.format(name=name, version=version), f"{base}/RECORD": ""}
+
+
+@dataclass
+class Harness:
+    """A worker and the stores it writes."""
+
+    worker: Worker
+    registry: RegistryServer
+    integrations: MemoryIntegrations
+    images: MemoryImages
+    sboms: MemorySboms
+    reports: MemoryReports
+    rejected: MemoryRejected
+
+    def job(self, kind: str, image: PushedImage | None = None, *, repository: str = "team/worker", tag: str | None = None,
+            event_time: str = PUSHED_AT, integration_id: str = "i1") -> Message:
+        job = Job(kind=kind, integration_id=integration_id, registry=self.registry.host,  # type: ignore[arg-type]
+                  repository=repository, digest=str(image.digest) if image else "", tag=tag,
+                  media_type=image.media_type if image else None, event_time=event_time)
+        return Message(id="m-" + kind, text=encode_job(job), dequeue_count=1)
+
+
+@pytest.fixture
+def harness(registry: RegistryServer) -> Harness:
+    integrations = MemoryIntegrations()
+    integrations.put(Integration(id="i1", registry=registry.host, created=PUSHED_AT, webhook_secret_encrypted="unused",
+                                 username=registry.readonly.username, insecure=True, status="connected", enabled=True))
+    index = MemoryIndex()
+    index.import_records([advisory("PYSEC-2026-1", affected("PyPI", "requests", ("introduced", "0"), ("fixed", "2.5.0")))])
+    images, sboms, reports, rejected = MemoryImages(), MemorySboms(), MemoryReports(), MemoryRejected()
+
+    def client_for(integration: Integration) -> RegistryClient:
+        return registry.client(Credentials(integration.username or "", registry.readonly.password))
+
+    worker = Worker(integrations=integrations, images=images, sboms=sboms, layer_cache=MemoryLayerCache(),
+                    rejected=rejected, vulnerabilities=Vulnerabilities(source=index, reports=reports, sboms=sboms,
+                                                                       images=images),
+                    client_for=client_for)
+    return Harness(worker, registry, integrations, images, sboms, reports, rejected)
+
+
+def push(registry: RegistryServer, tag: str = "1.0", version: str = "2.0.0", repository: str = "team/worker") -> PushedImage:
+    return push_image(registry, repository, tag, [{"etc/os-release": OS_RELEASE}, dist_info("requests", version)])
+
+
+def test_a_push_is_analyzed_matched_and_recorded(harness: Harness) -> None:
+    image = push(harness.registry)
+    assert harness.worker.process(harness.job("push", image, tag="1.0")) == "analyzed"
+    record = harness.images.get(harness.registry.host, "team/worker", str(image.digest))
+    assert record is not None and record.status == "analyzed"
+    assert [p.package_counts for p in record.platforms] == [{"pypi": 1}]
+    assert record.vulnerabilities["unknown"] == 1 and record.fixable == 1
+    ref = PlatformRef(harness.registry.host, "team/worker", record.platforms[0].digest)
+    assert [p.name for p in harness.sboms.sboms[ref].packages] == ["requests"]
+    report = harness.reports.get(ref)
+    assert report is not None and [f["id"] for f in report["findings"]] == ["PYSEC-2026-1"]
+    assert harness.images.tags_of(harness.registry.host, "team/worker", str(image.digest)) == ["1.0"]
+
+
+def test_a_second_delivery_of_an_analyzed_image_reads_no_layer(harness: Harness) -> None:
+    image = push(harness.registry, tag="dup", version="2.1.0")
+    assert harness.worker.process(harness.job("push", image, tag="dup")) == "analyzed"
+    before = harness.registry.blob_downloads.total()
+    assert harness.worker.process(harness.job("push", image, tag="latest")) == "duplicate"
+    assert harness.registry.blob_downloads.total() == before
+    assert harness.images.tags_of(harness.registry.host, "team/worker", str(image.digest)) == ["dup", "latest"]
+
+
+def test_a_delete_removes_the_sbom_and_report_and_a_late_push_leaves_nothing(harness: Harness) -> None:
+    image = push(harness.registry, tag="gone", version="2.2.0")
+    assert harness.worker.process(harness.job("push", image, tag="gone")) == "analyzed"
+    assert harness.worker.process(harness.job("delete", image, event_time="2026-03-01T11:00:00.000000Z")) == "deleted"
+    record = harness.images.get(harness.registry.host, "team/worker", str(image.digest))
+    assert record is not None and record.status == "deleted"
+    assert harness.sboms.sboms == {} and harness.reports.reports == {}
+    assert harness.images.tags_of(harness.registry.host, "team/worker", str(image.digest)) == []
+    # A push delivered late, but made before the delete, is moot.
+    assert harness.worker.process(harness.job("push", image, tag="gone")) == "moot"
+    assert harness.sboms.sboms == {}
+
+
+def test_a_delete_older_than_the_last_push_is_ignored(harness: Harness) -> None:
+    image = push(harness.registry, tag="kept", version="2.3.0")
+    assert harness.worker.process(harness.job("push", image, tag="kept")) == "analyzed"
+    assert harness.worker.process(harness.job("delete", image, event_time="2026-03-01T09:00:00.000000Z")) == "moot"
+    record = harness.images.get(harness.registry.host, "team/worker", str(image.digest))
+    assert record is not None and record.status == "analyzed"
+
+
+def test_a_message_that_is_not_a_job_is_kept_as_rejected(harness: Harness) -> None:
+    assert harness.worker.process(Message(id="m1", text="{not json", dequeue_count=1)) == "rejected"
+    assert [(m, t) for m, t, _ in harness.rejected.messages] == [("m1", "{not json")]
+    assert harness.images.records == {}
+
+
+def test_jobs_of_removed_or_foreign_integrations_reach_no_registry(harness: Harness) -> None:
+    image = push(harness.registry, tag="other", version="2.4.0")
+    before = harness.registry.blob_downloads.total()
+    assert harness.worker.process(harness.job("push", image, integration_id="removed")) == "moot"
+    foreign = replace(harness.integrations.integrations["i1"], id="i2", registry="elsewhere.example")
+    harness.integrations.put(foreign)
+    assert harness.worker.process(harness.job("push", image, integration_id="i2")) == "moot"
+    assert harness.registry.blob_downloads.total() == before
+    assert harness.images.records == {}
+
+
+def test_a_refused_token_fails_the_image_and_marks_the_integration(harness: Harness) -> None:
+    image = push(harness.registry, tag="denied", version="2.6.0")
+
+    def wrong_password(integration: Integration) -> RegistryClient:
+        return harness.registry.client(Credentials(integration.username or "", "wrong"))
+
+    worker = replace(harness.worker, client_for=wrong_password)
+    assert worker.process(harness.job("push", image, tag="denied")) == "failed"
+    record = harness.images.get(harness.registry.host, "team/worker", str(image.digest))
+    assert record is not None and record.status == "failed" and record.error_code == "unauthorized"
+    assert harness.integrations.integrations["i1"].status == "error"
+
+
+def test_a_backfill_analyzes_the_newest_tag(harness: Harness) -> None:
+    push(harness.registry, tag="old", version="2.7.0", repository="team/backfill")
+    newest = push(harness.registry, tag="new", version="2.8.0", repository="team/backfill")
+    assert harness.worker.process(harness.job("backfill", repository="team/backfill")) == "analyzed"
+    record = harness.images.get(harness.registry.host, "team/backfill", str(newest.digest))
+    assert record is not None and record.status == "analyzed"
+    assert harness.images.tags_of(harness.registry.host, "team/backfill", str(newest.digest)) == ["new"]
