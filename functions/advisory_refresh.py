@@ -1,13 +1,17 @@
-"""Advisory mirror refresh on a timer: import every configured feed, then re-match stored SBOMs."""
+"""Advisory mirror refresh on a timer: import every configured feed, then re-match stored SBOMs.
+
+It also runs when the app starts, so a new installation has advisories within minutes, not six hours
+later; a mirror imported recently is left alone then (:func:`~shared.vulns.service.refresh_due`).
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 import azure.functions as func
 
-from shared.errors import LookoutError
-from shared.vulns.feeds import open_feed
+from shared.vulns.service import refresh_due
 from shared.wiring import services
 
 log = logging.getLogger(__name__)
@@ -15,18 +19,15 @@ blueprint = func.Blueprint()
 
 
 @blueprint.function_name("advisories_refresh")
-@blueprint.timer_trigger(arg_name="timer", schedule="0 7 */6 * * *", run_on_startup=False)
+@blueprint.timer_trigger(arg_name="timer", schedule="0 7 */6 * * *", run_on_startup=True)
 def advisories_refresh(timer: func.TimerRequest) -> None:
-    """Every six hours: import each URL of ``LOOKOUT_ADVISORY_FEEDS`` (a failing feed does not stop the others)."""
+    """At start and every six hours: import each feed of ``LOOKOUT_ADVISORY_FEEDS`` (a failing feed does
+    not stop the others)."""
     svc = services()
-    if svc.settings.advisory_source != "mirror":
+    if svc.settings.advisory_source != "mirror" or not svc.settings.advisory_feeds:
         return
-    for url in svc.settings.advisory_feeds:
-        try:
-            with open_feed(url) as opened:
-                result, rematched = svc.vulnerabilities.import_and_rematch(svc.advisories, opened.feed.read(),
-                                                                           opened.complete_ecosystems)
-            log.info("advisory feed imported: %d changed; %d images changed", result.changed,
-                     len(rematched.images_changed))
-        except LookoutError as exc:
-            log.error("advisory feed failed (%s): %s", exc.code, exc.message)
+    imported_at = svc.advisories.status().get("imported_at")
+    if not refresh_due(imported_at, datetime.now(timezone.utc)):
+        log.info("advisory mirror imported at %s: not due yet", imported_at)
+        return
+    svc.vulnerabilities.import_feeds(svc.advisories, svc.settings.advisory_feeds)

@@ -32,8 +32,10 @@ of infra/main.json, then the code, then prints the app's base URL.
                                 host name (default: https://<the app's default host name>)
       --allow-insecure-registries
                                 set LOOKOUT_ALLOW_INSECURE_REGISTRIES=true
-      --advisory-feeds URLS     LOOKOUT_ADVISORY_FEEDS: comma-separated https URLs of OSV all.zip
-                                files the app imports every six hours (pass them on every deploy)
+      --advisory-feeds URLS     LOOKOUT_ADVISORY_FEEDS: comma-separated https URLs of the advisory
+                                feeds the app imports at start and every six hours (default: OSV's
+                                feed of every matched ecosystem and the Debian tracker; '' for none;
+                                pass them on every deploy)
       --publisher auto|func|zip how to publish the code: Core Tools when 'func' is on PATH, else a
                                 zip deployment with a remote build (default: auto)
       --infra-only              deploy the resources, not the code
@@ -119,6 +121,7 @@ prefix="${LOOKOUT_NAME_PREFIX:-}"
 subscription="${LOOKOUT_SUBSCRIPTION:-}"
 public_url=""
 advisory_feeds=""
+advisory_feeds_given=false
 allow_insecure=false
 publisher=auto
 infra_only=false
@@ -132,7 +135,7 @@ while (($#)); do
         -p|--prefix) prefix="${2:?$1 needs a value}"; shift 2 ;;
         --subscription) subscription="${2:?$1 needs a value}"; shift 2 ;;
         --public-url) public_url="${2:?$1 needs a value}"; shift 2 ;;
-        --advisory-feeds) advisory_feeds="${2:?$1 needs a value}"; shift 2 ;;
+        --advisory-feeds) advisory_feeds="${2?$1 needs a value}"; advisory_feeds_given=true; shift 2 ;;
         --allow-insecure-registries) allow_insecure=true; shift ;;
         --publisher) publisher="${2:?$1 needs a value}"; shift 2 ;;
         --infra-only) infra_only=true; shift ;;
@@ -215,13 +218,13 @@ fi
 # Every parameter goes through a file only this user can read, so the key never shows on a command line.
 umask 077
 "$PY" - "$tmpdir/parameters.json" "$prefix" "$suffix" "$location" "$public_url" "$allow_insecure" \
-    "$create_mode" "$new_key" "$advisory_feeds" <<'PY'
+    "$create_mode" "$new_key" "$advisory_feeds_given" "$advisory_feeds" <<'PY'
 import base64
 import json
 import os
 import sys
 
-out, prefix, suffix, location, public_url, insecure, create_mode, new_key, feeds = sys.argv[1:]
+out, prefix, suffix, location, public_url, insecure, create_mode, new_key, feeds_given, feeds = sys.argv[1:]
 values = {
     "namePrefix": prefix,
     "nameSuffix": suffix,
@@ -229,8 +232,9 @@ values = {
     "publicUrl": public_url,
     "allowInsecureRegistries": insecure == "true",
     "keyVaultCreateMode": create_mode,
-    "advisoryFeeds": feeds,
 }
+if feeds_given == "true":
+    values["advisoryFeeds"] = feeds
 if new_key == "true":
     values["encryptionKey"] = base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
 document = {

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from shared.errors import ConfigurationError
 
@@ -52,6 +53,25 @@ class Setting:
     def deployed(self) -> bool:
         """True when ``infra/main.json`` sets this setting on the function app."""
         return self.read_by != "platform" and not self.local_only
+
+
+OSV_FEED_BASE = "https://osv-vulnerabilities.storage.googleapis.com"
+"""Where OSV publishes one ``all.zip`` per ecosystem."""
+
+MATCHED_ECOSYSTEMS = (
+    "PyPI", "npm", "Go", "Maven", "crates.io", "RubyGems", "NuGet", "Packagist", "Hex", "Pub",
+    "Debian", "Ubuntu", "Alpine", "Wolfi", "Chainguard", "AlmaLinux", "Rocky Linux",
+)  # fmt: skip
+"""The OSV ecosystems whose packages Lookout's catalogers find and its matcher reads."""
+
+DEBIAN_TRACKER_FEED = "https://security-tracker.debian.org/tracker/data/json"
+"""The Debian security tracker's JSON: it also knows the vulnerabilities Debian has not fixed yet."""
+
+DEFAULT_ADVISORY_FEEDS = (
+    *(f"{OSV_FEED_BASE}/{quote(ecosystem)}/all.zip" for ecosystem in MATCHED_ECOSYSTEMS),
+    DEBIAN_TRACKER_FEED,
+)
+"""The feeds a new installation imports: OSV's feed of every matched ecosystem, and the Debian tracker."""
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -142,9 +162,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "LOOKOUT_ADVISORY_FEEDS",
-        "Comma-separated https URLs of OSV `all.zip` files (one per ecosystem) that the timer imports into the "
-        "mirror every six hours; empty leaves the mirror to `lookout advisories import`.",
-        default="",
+        "Comma-separated https URLs of advisory feeds — OSV `all.zip` files (one per ecosystem) and the Debian "
+        "security tracker's JSON — that the app imports into the mirror when it starts and every six hours. "
+        "Defaults to OSV's public feed of every ecosystem Lookout matches and the Debian tracker; empty leaves "
+        "the mirror to `lookout advisories import`.",
+        default=",".join(DEFAULT_ADVISORY_FEEDS),
     ),
     Setting(
         "LOOKOUT_OSV_API_URL",
@@ -204,7 +226,7 @@ class Settings:
     allow_insecure_registries: bool
     environment: str
     advisory_source: str = "mirror"
-    advisory_feeds: tuple[str, ...] = ()
+    advisory_feeds: tuple[str, ...] = DEFAULT_ADVISORY_FEEDS
     osv_api_url: str = "https://api.osv.dev"
 
     @property

@@ -23,7 +23,8 @@ class ServedApp:
 
     def __init__(self, settings: Mapping[str, str]) -> None:
         self.port = free_port()
-        self.settings = dict(settings)
+        # No advisory feed unless a test names one: the default feeds are on the internet.
+        self.settings = {"LOOKOUT_ADVISORY_FEEDS": "", **settings}
         self.process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.NamedTemporaryFile(prefix="lookout-serve-", suffix=".log", delete=False)  # noqa: SIM115
 

@@ -8,39 +8,73 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from shared.vulns.service import FeedImport
 
 # The storage and advisory modules are imported by the commands that use them, so that every other
 # ``lookout`` command starts without loading the Azure SDK.
 
+NO_IMPORT_YET = ("no advisories imported yet — run `lookout advisories import PATH_OR_URL…` "
+                 "(an OSV directory or all.zip, or the Debian tracker's JSON), or set LOOKOUT_ADVISORY_FEEDS")
+
+
+class ProgressLine:
+    """A one-line progress display on a terminal (``stream``): rewritten in place, nothing when not a TTY."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._shown = False
+        self._enabled = stream.isatty()
+
+    def __call__(self, name: str, count: int) -> None:
+        if self._enabled:
+            self._stream.write(f"\r\x1b[K{name}: {count:,} records read")
+            self._stream.flush()
+            self._shown = True
+
+    def clear(self) -> None:
+        """Remove the line, so the next output starts on a clean one."""
+        if self._shown:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+            self._shown = False
+
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from shared.vulns.feeds import open_feed
     from shared.wiring import services
 
     svc = services()
-    totals: list[dict[str, Any]] = []
+    progress = ProgressLine(sys.stderr)
+    imports = []
     for location in args.locations:
-        with open_feed(location) as opened:
-            complete = opened.complete_ecosystems if args.complete else ()
-            result, rematched = svc.vulnerabilities.import_and_rematch(svc.advisories, opened.feed.read(), complete)
-        totals.append({
-            "source": location.split("?", 1)[0], "added": result.added, "updated": result.updated,
-            "removed": result.removed, "unchanged": result.unchanged, "stale": result.stale,
-            "problems": len(result.problems), "snapshot": result.snapshot,
-            "sboms_rematched": rematched.platforms_checked, "images_changed": list(rematched.images_changed),
-        })
+        (done,) = svc.vulnerabilities.import_feeds(svc.advisories, [location], complete=args.complete,
+                                                   progress=None if args.json else progress)
+        progress.clear()
+        imports.append(done)
         if not args.json:
-            print(f"{totals[-1]['source']}: {result.added} added, {result.updated} updated, {result.removed} removed, "
-                  f"{result.unchanged} unchanged, {result.stale} stale, {len(result.problems)} problems")
-            print(f"  re-matched {rematched.platforms_checked} stored SBOMs; {len(rematched.images_changed)} images changed")
-            for image in rematched.images_changed:
-                print(f"    {image}")
-            for problem in result.problems[:20]:
+            print(done.summary())
+            if done.rematch is not None:
+                for image in done.rematch.images_changed:
+                    print(f"    {image}")
+            for problem in done.result.problems[:20] if done.result is not None else ():
                 print(f"  problem: {problem.code}: {problem.message} {problem.origin}".rstrip())
     if args.json:
-        print(json.dumps(totals, indent=2))
-    return 0
+        print(json.dumps([_feed_json(done) for done in imports], indent=2))
+    return 0 if all(done.error is None for done in imports) else 1
+
+
+def _feed_json(done: FeedImport) -> dict[str, Any]:
+    body: dict[str, Any] = {"source": done.source, "seconds": round(done.seconds, 3), "error": done.error}
+    if done.result is not None and done.rematch is not None:
+        result = done.result
+        body |= {"added": result.added, "updated": result.updated, "removed": result.removed,
+                 "unchanged": result.unchanged, "stale": result.stale, "problems": len(result.problems),
+                 "snapshot": result.snapshot, "sboms_rematched": done.rematch.platforms_checked,
+                 "images_changed": list(done.rematch.images_changed)}
+    return body
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -48,16 +82,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     svc = services()
     status = {"source": svc.settings.advisory_source, **svc.advisories.status()}
-    print(json.dumps(status, indent=2) if args.json else
-          f"source {status['source']}; snapshot {status.get('snapshot') or '(empty)'}; imported {status.get('imported_at')}")
+    if args.json:
+        print(json.dumps(status, indent=2))
+    elif not status.get("snapshot"):
+        print(f"source {status['source']}: {NO_IMPORT_YET}")
+    else:
+        print(f"source {status['source']}; snapshot {status['snapshot']}; imported {status.get('imported_at')}")
     return 0
 
 
 def add_parser(commands: Any) -> None:
     """Register ``advisories`` on the top-level subparsers."""
-    parser = commands.add_parser("advisories", help="import OSV advisories into the offline mirror")
+    parser = commands.add_parser("advisories", help="import advisories into the offline mirror, and show it")
     group = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    imported = group.add_parser("import", help="import OSV records from directories, zip files or https zip URLs")
+    imported = group.add_parser("import", help="import OSV records (directories, zip files, https zip URLs) "
+                                               "or the Debian security tracker's JSON")
     imported.add_argument("locations", nargs="+", metavar="PATH_OR_URL")
     imported.add_argument("--complete", action="store_true",
                           help="an osv.dev <ecosystem>/all.zip is the whole ecosystem: remove records it no longer has")

@@ -47,13 +47,15 @@ def _serve(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="lookout", description="Image analysis for Azure Container Registry.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log debug details, the Azure SDK's HTTP traffic included (otherwise only warnings)")
+    parser.set_defaults(log_level=logging.WARNING)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the function app locally (HTTP, queue and timer triggers)")
     serve.add_argument("--port", type=int, default=7071, help="HTTP port (default 7071)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.set_defaults(handler=_serve)
+    serve.set_defaults(handler=_serve, log_level=logging.INFO)
 
     init = commands.add_parser("init-local-settings", help="write local.settings.json with a new encryption key")
     init.add_argument("--path", default=str(LOCAL_SETTINGS_FILE), help="where to write it")
@@ -69,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    logging.basicConfig(level=logging.DEBUG if args.verbose else args.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args))

@@ -8,16 +8,20 @@ stored SBOMs only.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.analysis.model import PlatformAnalysis
 from shared.clock import utc_now
+from shared.errors import LookoutError
 from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
 from shared.records import ImageRecords, ReportRecords, SbomRecords
 from shared.settings import Settings
+from shared.vulns.feeds import open_feed
 from shared.vulns.index import AdvisoryMirror, AdvisorySource, ImportResult
 from shared.vulns.matching import Finding, Matcher
 from shared.vulns.packages import PackageKey
@@ -27,6 +31,58 @@ log = logging.getLogger(__name__)
 
 FULL_SCAN_THRESHOLD = 500
 """Above this many changed package keys, a re-match looks at every stored SBOM instead of the index."""
+
+FRESH_IMPORT = timedelta(hours=5)
+"""A mirror imported less than this long ago is not imported again when the app starts (the timer
+refreshes it every six hours), so that restarts and scale-outs do not download every feed again."""
+
+PROGRESS_EVERY = 1000
+"""A feed import reports its progress every this many records."""
+
+Progress = Callable[[str, int], None]
+"""Told (feed name, records read so far) while a feed is imported, and once more at its end."""
+
+
+def refresh_due(imported_at: str | None, now: datetime) -> bool:
+    """Whether a mirror last imported at ``imported_at`` (ISO 8601, or None for never) should import now."""
+    if not imported_at:
+        return True
+    try:
+        then = datetime.fromisoformat(imported_at.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return now - then >= FRESH_IMPORT
+
+
+@dataclass(frozen=True)
+class FeedImport:
+    """What importing one feed did: its ``result`` and the ``rematch`` that followed, or the ``error``
+    that stopped it (the mirror then keeps what it held before). ``source`` has no query string."""
+
+    source: str
+    seconds: float
+    result: ImportResult | None = None
+    rematch: Rematch | None = None
+    error: str | None = None
+
+    def summary(self) -> str:
+        """One line for a person: the feed, what changed, how many images changed, and the time taken."""
+        if self.result is None or self.rematch is None:
+            return f"{self.source}: failed after {self.seconds:.1f} s: {self.error}"
+        r = self.result
+        return (f"{self.source}: {r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged, "
+                f"{r.stale} stale, {len(r.problems)} problems; {self.rematch.platforms_checked} SBOMs re-matched, "
+                f"{len(self.rematch.images_changed)} images changed ({self.seconds:.1f} s)")
+
+
+def _counted(items: Iterable[Any], name: str, progress: Progress | None) -> Iterator[Any]:
+    count = 0
+    for count, item in enumerate(items, 1):
+        if progress is not None and count % PROGRESS_EVERY == 0:
+            progress(name, count)
+        yield item
+    if progress is not None:
+        progress(name, count)
 
 
 def advisory_source(settings: Settings, mirror: AdvisorySource) -> AdvisorySource:
@@ -144,6 +200,31 @@ class Vulnerabilities:
         """Import advisories into ``mirror``, then re-match the stored SBOMs the changes concern."""
         result = mirror.import_records(items, complete_ecosystems=complete_ecosystems)
         return result, self.rematch(result.changed_keys)
+
+    def import_feeds(self, mirror: AdvisoryMirror, locations: Sequence[str], *, complete: bool = True,
+                     progress: Progress | None = None) -> list[FeedImport]:
+        """Import each feed (directory, zip, tracker JSON or https URL) in turn, re-matching after each.
+
+        ``complete``: an OSV ``<ecosystem>/all.zip`` is the whole ecosystem, so records it no longer
+        holds leave the mirror. A feed that fails is reported in its :class:`FeedImport` and the next
+        one is still imported; an unusable location (:class:`~shared.errors.InvalidInput`) is too.
+        """
+        done = []
+        for location in locations:
+            source = location.split("?", 1)[0]
+            started = time.monotonic()
+            try:
+                with open_feed(location) as opened:
+                    items = _counted(opened.feed.read(), opened.feed.name, progress)
+                    result, rematched = self.import_and_rematch(
+                        mirror, items, opened.complete_ecosystems if complete else ())
+            except LookoutError as exc:
+                log.error("advisory feed %s failed (%s): %s", source, exc.code, exc.message)
+                done.append(FeedImport(source, time.monotonic() - started, error=exc.message))
+                continue
+            done.append(FeedImport(source, time.monotonic() - started, result, rematched))
+            log.info("advisory feed imported: %s", done[-1].summary())
+        return done
 
 
 def _finding_ids(report: dict[str, Any]) -> set[tuple[str, str, str, str]]:
