@@ -55,6 +55,11 @@ class _BodyTooLarge(Exception):
     pass
 
 
+LISTEN_BACKLOG = 128
+"""Connections the kernel holds while every handler thread is busy (the socketserver default of 5
+resets clients under a burst of concurrent deliveries)."""
+
+
 class _BadRequest(Exception):
     pass
 
@@ -62,6 +67,7 @@ class _BadRequest(Exception):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], front_end: HttpFrontEnd) -> None:
         if ":" in address[0]:

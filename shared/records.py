@@ -16,7 +16,7 @@ analysis results) and :class:`~shared.vulns.index.AdvisoryMirror` (the advisory 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from shared.analysis.model import PlatformAnalysis
 from shared.images.model import ImageRecord, PlatformRef, TagRecord
@@ -165,19 +165,33 @@ class RepositoryActivations(Protocol):
         ...
 
 
-class AcceptedEvents(Protocol):
-    """The ids of Event Grid events already accepted, per integration."""
+Claim = Literal["claimed", "accepted", "in-flight"]
+"""The outcome of claiming an event id: see :meth:`AcceptedEvents.claim`."""
 
-    def seen(self, integration_id: str, event_id: str) -> bool:
-        """Whether the event was already accepted."""
+
+class AcceptedEvents(Protocol):
+    """Event Grid event ids, claimed atomically per integration so that each event becomes at most one job.
+
+    The webhook claims an event, enqueues its job, then confirms it; when the enqueue fails it releases
+    the claim, so that Event Grid's redelivery can claim it again.
+    """
+
+    def claim(self, integration_id: str, event_id: str, when: str) -> Claim:
+        """``claimed`` when this caller now holds the event (of concurrent claims exactly one does, and a
+        claim left pending by a caller that died is taken over after a timeout), ``accepted`` when its
+        job was queued before, ``in-flight`` when another caller holds a fresh claim."""
         ...
 
-    def record(self, integration_id: str, event_id: str, when: str, job_key: str) -> None:
-        """Remember that the event was accepted (idempotent)."""
+    def confirm(self, integration_id: str, event_id: str, when: str, job_key: str) -> None:
+        """Record that the claimed event's job is durably enqueued."""
+        ...
+
+    def release(self, integration_id: str, event_id: str) -> None:
+        """Give a claim up (no error when there is none)."""
         ...
 
     def prune(self, accepted_before: str) -> int:
-        """Forget ids accepted before ``accepted_before``; how many."""
+        """Forget ids claimed or accepted before ``accepted_before``; how many."""
         ...
 
 

@@ -4,20 +4,24 @@ Two schemas are understood: the Event Grid schema (always a JSON array; the subs
 a ``Microsoft.EventGrid.SubscriptionValidationEvent``) and CloudEvents 1.0 (one object, or an array in
 batched mode; the handshake is an HTTP ``OPTIONS`` handled by the trigger). Parsing does no I/O.
 
-A delivery that can never succeed (not JSON, not events, too large) raises :class:`InvalidDelivery`
-— the webhook answers 4xx, which Event Grid does not retry. A single malformed registry event inside
-an otherwise valid batch does not spoil the batch: it is returned as an :class:`UnusableEvent` so the
-webhook can acknowledge and count it.
+A delivery that can never succeed (not JSON of any kind — too deep, duplicate keys, non-finite
+numbers, bad UTF-8 — not events, too large) raises :class:`InvalidDelivery`: the webhook answers 4xx,
+which Event Grid does not retry. A single malformed event inside an otherwise valid batch does not
+spoil the batch: it is returned as an :class:`UnusableEvent` so the webhook can acknowledge and count
+it. Every field that reaches storage or the queue is checked against its grammar here: the event id
+(:data:`MAX_EVENT_ID` printable ASCII characters, so its stored key always fits), the registry host,
+the repository, the digest, the tag (OCI) and the media type.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from shared.errors import InvalidInput
-from shared.registry.reference import Digest
+from shared.registry.reference import Digest, validate_registry, validate_repository, validate_tag
 
 MAX_DELIVERY_BYTES = 1024 * 1024 + 64 * 1024
 """Largest body accepted: Event Grid batches are at most 1,024 KB; the margin covers framing."""
@@ -32,6 +36,13 @@ CHART_PUSHED = "Microsoft.ContainerRegistry.ChartPushed"
 CHART_DELETED = "Microsoft.ContainerRegistry.ChartDeleted"
 
 _MAX_FIELD = 1024
+
+MAX_EVENT_ID = 256
+"""Longest event id accepted (printable ASCII only; Event Grid's ids are GUIDs). The event log keys an
+id by its SHA-256, so every id accepted here can be stored."""
+
+_EVENT_ID_RE = re.compile(rf"[!-~]{{1,{MAX_EVENT_ID}}}")
+_MEDIA_TYPE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
 
 
 class InvalidDelivery(InvalidInput):
@@ -112,10 +123,7 @@ def parse_delivery(body: bytes) -> Delivery:
     """
     if len(body) > MAX_DELIVERY_BYTES:
         raise InvalidDelivery(f"delivery of {len(body)} bytes is over the {MAX_DELIVERY_BYTES}-byte limit", status=413)
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidDelivery(f"body is not JSON: {exc}") from None
+    document = _load_json(body)
     if isinstance(document, dict):
         if "specversion" not in document:
             raise InvalidDelivery("a single event must be a CloudEvents 1.0 object; Event Grid schema bodies are arrays")
@@ -129,7 +137,7 @@ def parse_delivery(body: bytes) -> Delivery:
     if len(items) > MAX_EVENTS_PER_DELIVERY:
         raise InvalidDelivery(f"{len(items)} events is over the {MAX_EVENTS_PER_DELIVERY}-event batch limit", status=413)
     for index, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(_event_type(item), str) or not _text(item.get("id")):
+        if not isinstance(item, dict) or not _text(_event_type(item)) or not isinstance(item.get("id"), str):
             raise InvalidDelivery(f"item {index} is not an event (needs 'id' and 'eventType' or 'type')")
     first_type = _event_type(items[0])
     if first_type == VALIDATION_EVENT:
@@ -144,6 +152,29 @@ def parse_delivery(body: bytes) -> Delivery:
     return Notification(events=tuple(_classify(item) for item in items))
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate key {next(k for k in keys if keys.count(k) > 1)[:64]!r}")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _load_json(body: bytes) -> Any:
+    """The body as JSON, strictly: UTF-8, no duplicate keys, no NaN/Infinity; :class:`InvalidDelivery` otherwise."""
+    try:
+        return json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise InvalidDelivery(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    except RecursionError:
+        raise InvalidDelivery("body is nested too deeply to be an event delivery") from None
+    except ValueError as exc:
+        raise InvalidDelivery(f"body is not JSON: {str(exc)[:200]}") from None
+
+
 def _event_type(item: dict[str, Any]) -> object:
     return item.get("eventType", item.get("type"))
 
@@ -155,6 +186,9 @@ def _text(value: object) -> bool:
 def _classify(item: dict[str, Any]) -> NotificationEvent:
     event_id = str(item["id"])
     event_type = str(_event_type(item))
+    if not _EVENT_ID_RE.fullmatch(event_id):
+        shown = "".join(c if " " <= c <= "~" else "?" for c in event_id[:64])
+        return UnusableEvent(shown, event_type, f"the event id must be 1 to {MAX_EVENT_ID} printable ASCII characters")
     if event_type == VALIDATION_EVENT:
         return UnusableEvent(event_id, event_type, "a validation event inside a notification batch")
     if event_type not in (IMAGE_PUSHED, IMAGE_DELETED):
@@ -179,24 +213,32 @@ def _image_event(item: dict[str, Any], event_id: str, event_type: str) -> ImageE
         raise _Unusable("no data.target object")
     if not isinstance(request, dict) or not _text(request.get("host")):
         raise _Unusable("no data.request.host")
-    repository = target.get("repository")
+    try:
+        registry = validate_registry(str(request["host"]).strip().lower())
+        repository = target.get("repository")
+        if not isinstance(repository, str):
+            raise _Unusable("no data.target.repository")
+        repository = validate_repository(repository)
+        tag = target.get("tag")
+        if tag is not None and not isinstance(tag, str):
+            raise _Unusable("data.target.tag is not a string")
+        tag = validate_tag(tag) if tag and event_type == IMAGE_PUSHED else None
+    except InvalidInput as exc:
+        raise _Unusable(exc.message) from None
     digest = target.get("digest")
-    if not _text(repository):
-        raise _Unusable("no data.target.repository")
     if not isinstance(digest, str) or not Digest.is_valid(digest):
         raise _Unusable("data.target.digest is not a sha256 digest")
-    tag = target.get("tag")
-    if tag is not None and not _text(tag):
-        raise _Unusable("data.target.tag is not a string")
     media_type = target.get("mediaType")
+    if media_type is not None and not (isinstance(media_type, str) and _MEDIA_TYPE_RE.fullmatch(media_type)):
+        raise _Unusable("data.target.mediaType is not a media type")
     time = item.get("eventTime", item.get("time"))
     return ImageEvent(
         id=event_id,
         kind="push" if event_type == IMAGE_PUSHED else "delete",
         time=str(time) if _text(time) else "",
-        registry=str(request["host"]).strip().lower(),
-        repository=str(repository),
+        registry=registry,
+        repository=repository,
         digest=digest,
-        tag=str(tag) if tag and event_type == IMAGE_PUSHED else None,
-        media_type=str(media_type) if _text(media_type) else None,
+        tag=tag,
+        media_type=media_type,
     )

@@ -3,6 +3,11 @@
 Status codes follow Event Grid's retry contract: 200 only after every job of the batch is durably
 enqueued; 503 (retried) when storage fails, so nothing accepted is lost; 4xx only for deliveries
 that can never succeed — 400 malformed, 413 too large, 401 unknown integration or wrong secret.
+
+Exactly one job per event under at-least-once delivery: each event id is claimed (an atomic insert)
+before its job is enqueued and confirmed after; a failed enqueue releases the claim. A delivery that
+meets a fresh claim of another delivery is answered 503, so Event Grid delivers it again once that
+one has finished (or died, when the claim expires and is taken over).
 """
 
 from __future__ import annotations
@@ -61,15 +66,31 @@ def _storage_failure(exc: LookoutError) -> Reply:
 
 @dataclass
 class _Tally:
+    """How a delivery's events were decided; ``reasons`` names the first invalid ones."""
+
     accepted: int = 0
     duplicates: int = 0
     ignored: int = 0
     dropped: int = 0
     refused: int = 0
     invalid: int = 0
+    in_flight: int = 0
+    reasons: list[dict[str, str]] = field(default_factory=list)
+
+    def invalid_event(self, event_id: str, reason: str) -> None:
+        self.invalid += 1
+        if len(self.reasons) < MAX_REASONS:
+            self.reasons.append({"id": event_id, "reason": reason})
 
     def as_body(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        body = dict(self.__dict__)
+        if not self.reasons:
+            del body["reasons"]
+        return body
+
+
+MAX_REASONS = 20
+"""How many invalid events a reply names with their reasons (the count covers them all)."""
 
 
 LAST_EVENT_RESOLUTION_S = 60
@@ -127,6 +148,11 @@ class Webhook:
             tally = self._enqueue(integration, delivery)
         except LookoutError as exc:
             return _storage_failure(exc)
+        if tally.in_flight:
+            # Another delivery of the same events is being enqueued right now; Event Grid retries a 503,
+            # and by then those events are accepted (or their claim has expired and is taken over).
+            return Reply(503, {"error": {"code": "in-flight", "message": "events of this delivery are being "
+                                         "queued by another delivery; deliver again"}, **tally.as_body()})
         return Reply(200, tally.as_body())
 
 
@@ -141,7 +167,7 @@ class Webhook:
                 log.info("ignored %s event %s", event.type, event.id)
                 continue
             if isinstance(event, UnusableEvent):
-                tally.invalid += 1
+                tally.invalid_event(event.id, event.reason)
                 log.warning("unusable %s event %s: %s", event.type, event.id, event.reason)
                 continue
             if event.registry != integration.registry:
@@ -152,18 +178,46 @@ class Webhook:
             if not self._wanted(integration, event, activated):
                 tally.dropped += 1
                 continue
-            if event.id in seen_in_batch or self.events.seen(integration.id, event.id):
+            if event.id in seen_in_batch:
                 tally.duplicates += 1
                 continue
-            job = _job_for(integration, event)
-            self.jobs.put(job)
-            self.events.record(integration.id, event.id, now, job.key)
             seen_in_batch.add(event.id)
-            tally.accepted += 1
+            try:
+                self._accept(integration, event, now, tally)
+            except LookoutError as exc:
+                if exc.temporary:
+                    raise
+                tally.invalid_event(event.id, exc.message)
+                log.warning("event %s can never be queued: %s", event.id, exc.message)
         if _stale(integration.last_event, now):
             self.integrations.records.touch_last_event(integration.id, now)
         log.info("delivery for integration %s: %s", integration.id, tally.as_body())
         return tally
+
+    def _accept(self, integration: Integration, event: ImageEvent, now: str, tally: _Tally) -> None:
+        """Claim the event, enqueue its job and confirm it; a failed enqueue releases the claim."""
+        claim = self.events.claim(integration.id, event.id, now)
+        if claim == "accepted":
+            tally.duplicates += 1
+            return
+        if claim == "in-flight":
+            tally.in_flight += 1
+            return
+        job = _job_for(integration, event)
+        try:
+            self.jobs.put(job)
+        except LookoutError:
+            self._release_quietly(integration.id, event.id)
+            raise
+        self.events.confirm(integration.id, event.id, now, job.key)
+        tally.accepted += 1
+
+    def _release_quietly(self, integration_id: str, event_id: str) -> None:
+        """Release a claim after a failed enqueue; if that fails too, the claim expires by itself."""
+        try:
+            self.events.release(integration_id, event_id)
+        except LookoutError as exc:
+            log.warning("could not release the claim of event %s (%s): it expires by itself", event_id, exc.code)
 
     def _wanted(self, integration: Integration, event: ImageEvent, activated: dict[str, bool]) -> bool:
         if not integration.enabled:

@@ -14,7 +14,8 @@ from urllib.parse import quote, unquote
 
 from shared.errors import InvalidInput
 
-MAX_KEY_BYTES = 1024
+MAX_KEY_CHARS = 512
+"""Table storage keys hold at most 1 KiB of UTF-16: 512 characters (encoded keys are ASCII)."""
 MAX_PROPERTY_CHARS = 32 * 1024
 """Strings are stored as UTF-16 in Table storage (64 KiB per property): 32 Ki characters always fit."""
 MAX_CHUNKS = 24
@@ -22,9 +23,10 @@ MAX_CHUNKS = 24
 
 
 def encode_key(value: str) -> str:
-    """The Table-safe form of ``value``; raises :class:`InvalidInput` when it would exceed 1 KiB."""
+    """The Table-safe form of ``value`` (percent-encoded ASCII); :class:`InvalidInput` when it would be
+    longer than :data:`MAX_KEY_CHARS`."""
     encoded = quote(value, safe="")
-    if len(encoded.encode("utf-8")) > MAX_KEY_BYTES:
+    if len(encoded) > MAX_KEY_CHARS:
         raise InvalidInput(f"name is too long to be stored ({len(value)} characters)")
     return encoded
 

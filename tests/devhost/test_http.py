@@ -9,6 +9,7 @@ import os
 import re
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -247,3 +248,19 @@ def test_empty_route_prefix(start_host: Callable[..., LocalHost]) -> None:
     assert requests.get(f"{local.url}/items/latest", timeout=5).text == "literal:latest"
     assert requests.get(f"{local.url}/files/a/b", timeout=5).json() == {"path": "a/b"}
     assert requests.get(f"{local.url}/api/items/latest", timeout=5).status_code == 404
+
+
+def test_a_burst_of_new_connections_is_queued_not_reset(host: LocalHost) -> None:
+    """200 clients connecting at once, each with a fresh connection: all are answered, none reset."""
+
+    def one_request(index: int) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", host.port, timeout=30)
+        try:
+            connection.request("GET", f"/api/echo/burst{index}")
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=200) as pool:
+        statuses = list(pool.map(one_request, range(200)))
+    assert statuses == [200] * 200

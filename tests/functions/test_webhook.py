@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ import azure.functions as func
 import pytest
 
 from functions.webhook import events
+from shared.clock import utc_now
+from shared.errors import StorageUnavailable
+from shared.intake.jobs import Job
 from shared.integrations.model import Integration
 from shared.secrets import new_webhook_secret
 from shared.wiring import Services
@@ -93,7 +97,8 @@ def test_batch_counts(svc: Services, integration: tuple[Integration, str]) -> No
     deleted = sample("ImageDeleted.json")[0]
     response = post([pushed, pushed, other_repo, other_registry, chart, deleted], integration)
     assert response.status_code == 200
-    assert body_of(response) == {"accepted": 2, "duplicates": 1, "ignored": 1, "dropped": 1, "refused": 1, "invalid": 0}
+    assert body_of(response) == {"accepted": 2, "duplicates": 1, "ignored": 1, "dropped": 1, "refused": 1, "invalid": 0,
+                                 "in_flight": 0}
     assert sorted(j.kind for j in queued_jobs(svc)) == ["delete", "push"]
 
 
@@ -105,8 +110,96 @@ def test_disabled_integration_queues_nothing(svc: Services, integration: tuple[I
     assert queued_jobs(svc) == []
 
 
-@pytest.mark.parametrize(("body", "status"), [(b"nope", 400), (b'{"a": 1}', 400), (b"[" + b" " * 1200000 + b"]", 413)])
+@pytest.mark.parametrize(("body", "status"), [
+    (b"nope", 400), (b'{"a": 1}', 400), (b"[" + b" " * 1200000 + b"]", 413),
+    (b"[" * 1000 + b"]" * 1000, 400),  # nested too deeply for the JSON parser
+    (b"[" * 200000 + b"]" * 200000, 400),
+    (b'[{"id": "a", "id": "b", "eventType": "x"}]', 400),  # duplicate keys: ambiguous
+    (b'[{"id": "a", "eventType": "x", "n": NaN}]', 400),
+    (b'[{"id": "a", "eventType": "x", "n": 1' + b"0" * 5000 + b'}]', 400),  # over Python's integer digit limit
+    (b'[{"id": "\xff", "eventType": "x"}]', 400),  # not UTF-8
+    (b"\xff\xfe[]", 400),
+])
 def test_undeliverable_bodies_get_4xx_with_reason(integration: tuple[Integration, str], body: bytes, status: int) -> None:
     response = post(body, integration)
     assert response.status_code == status
     assert body_of(response)["error"]["message"]
+
+
+def pushed_event(event_id: str, **target: Any) -> dict[str, Any]:
+    """The sample push with another id and ``target`` fields replaced."""
+    pushed = sample("ImagePushed.json")[0]
+    return {**pushed, "id": event_id, "data": {**pushed["data"], "target": {**pushed["data"]["target"], **target}}}
+
+
+@pytest.mark.parametrize(("event", "reason"), [
+    (pushed_event("x" * 257), "printable ASCII"),
+    (pushed_event("€" * 200), "printable ASCII"),
+    (pushed_event("bad-tag", tag="\x00\u202e../x"), "invalid tag"),
+    (pushed_event("long-tag", tag="t" * 1024), "invalid tag"),
+    (pushed_event("bad-repository", repository="../../etc"), "invalid repository"),
+    (pushed_event("bad-digest", digest="sha256:" + "z" * 64), "digest"),
+    (pushed_event("bad-media-type", mediaType="text/html; <script>"), "media type"),
+])
+def test_an_unusable_event_is_counted_with_its_reason_and_the_rest_of_the_batch_proceeds(
+    svc: Services, integration: tuple[Integration, str], event: dict[str, Any], reason: str
+) -> None:
+    good = pushed_event("good-event")
+    response = post([event, good], integration)
+    assert response.status_code == 200
+    body = body_of(response)
+    assert (body["accepted"], body["invalid"]) == (1, 1)
+    assert reason in body["reasons"][0]["reason"]
+    assert len(body["reasons"][0]["id"]) <= 64
+    (job,) = queued_jobs(svc)
+    assert job.tag == "v1"
+
+
+def test_the_longest_event_id_fits_the_event_log(svc: Services, integration: tuple[Integration, str]) -> None:
+    longest = "%" * 256  # the longest id the parser accepts, of the character that encodes longest
+    response = post([pushed_event(longest)], integration)
+    assert response.status_code == 200 and body_of(response)["accepted"] == 1
+    response = post([pushed_event(longest)], integration)
+    assert body_of(response)["duplicates"] == 1
+
+
+def test_a_delivery_whose_events_another_delivery_is_queueing_is_retried(
+    svc: Services, integration: tuple[Integration, str]
+) -> None:
+    event = pushed_event("claimed-elsewhere")
+    assert svc.events.claim(integration[0].id, "claimed-elsewhere", utc_now()) == "claimed"
+    response = post([event, pushed_event("free")], integration)
+    assert response.status_code == 503
+    assert (body_of(response)["in_flight"], body_of(response)["accepted"]) == (1, 1)
+    assert [j.event_id for j in queued_jobs(svc)] == ["free"]
+    stale = "2026-01-01T00:00:00.000000Z"
+    assert svc.events.claim(integration[0].id, "stale-claim", stale) == "claimed"
+    response = post([pushed_event("stale-claim")], integration)
+    assert response.status_code == 200 and body_of(response)["accepted"] == 1  # a dead delivery's claim is taken over
+
+
+class FailingQueue:
+    """A job queue whose storage is down."""
+
+    def put(self, job: Job) -> None:
+        raise StorageUnavailable("queue down")
+
+
+def test_a_failed_enqueue_releases_the_claim_so_the_redelivery_is_accepted(
+    svc: Services, integration: tuple[Integration, str]
+) -> None:
+    webhook = replace(svc.webhook, jobs=FailingQueue())
+    reply = webhook.receive(integration[0], json.dumps([pushed_event("retry-me")]).encode())
+    assert reply.status == 503
+    assert queued_jobs(svc) == []
+    response = post([pushed_event("retry-me")], integration)
+    assert response.status_code == 200 and body_of(response)["accepted"] == 1
+    assert [j.event_id for j in queued_jobs(svc)] == ["retry-me"]
+
+
+def test_concurrent_duplicate_deliveries_make_exactly_one_job(svc: Services, integration: tuple[Integration, str]) -> None:
+    body = [pushed_event("raced")]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(lambda _: post(body, integration).status_code, range(20)))
+    assert set(statuses) <= {200, 503}
+    assert [j.event_id for j in queued_jobs(svc)] == ["raced"]
