@@ -16,6 +16,7 @@ import json
 import tarfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import zstandard
@@ -72,6 +73,17 @@ def whiteout(path: str) -> tuple[str, Entry]:
 def opaque(directory_path: str) -> tuple[str, Entry]:
     """The marker hiding everything lower layers had in ``directory_path``: ``dir/.wh..wh..opq``."""
     return f"{directory_path.strip('/')}/.wh..wh..opq", Entry("file", mode=0o644)
+
+
+def tree_entries(root: str | Path) -> dict[str, bytes]:
+    """The regular files under ``root`` as layer entries, keyed by image path (``/etc/os-release``), in path order.
+
+    ``root`` is laid out like an image filesystem (``etc/os-release``, ``var/lib/dpkg/status``...).
+    """
+    base = Path(root)
+    if not base.is_dir():
+        raise FileNotFoundError(base)
+    return {"/" + path.relative_to(base).as_posix(): path.read_bytes() for path in sorted(base.rglob("*")) if path.is_file()}
 
 
 def build_tar(entries: Mapping[str, bytes | str | Entry] | Iterable[tuple[str, bytes | str | Entry]]) -> bytes:

@@ -15,7 +15,13 @@ matched (:mod:`shared.vulns.report`). Advisory data is not shipped with Lookout;
   comma-separated.
 
 Output goes to stdout: the table starts with the severity summary line; ``json`` is
-:func:`shared.vulns.report.image_json`, ``sarif`` :func:`shared.vulns.sarif.to_sarif`.
+:func:`shared.vulns.report.image_json`, ``sarif`` :func:`shared.vulns.sarif.to_sarif`. Every format
+says which record gave a finding's severity (``high 7.5 (GHSA-…)`` in the table; ``source``,
+``origin``, ``score`` and ``vector`` in JSON; result properties in SARIF). A finding whose own records
+give no rating takes one from any record loaded that names one of its ids (see
+:mod:`shared.vulns.severity`): passing GitHub's advisory database (a clone of
+``github/advisory-database`` or osv.dev's zips, which include it) beside PyPA's rates most Python
+findings that PyPA's records leave ``unknown``.
 ``--severity critical,high`` keeps findings of those ratings, ``--fixable`` those with a fixed
 version; counts describe what is kept. Notes about unreadable advisories, unsupported packages and
 unevaluated ranges go to stderr.

@@ -1,12 +1,18 @@
 """The offline advisory mirror in Table storage: an :class:`~shared.vulns.index.AdvisoryMirror`.
 
-Three tables (see :mod:`shared.store.advisory_rows` for the rows): ``<prefix>advisorypkgs`` (one row per
+Four tables (see :mod:`shared.store.advisory_rows` for the rows): ``<prefix>advisorypkgs`` (one row per
 package and record, partitioned by ecosystem), ``<prefix>advisoryrecords`` (one row per record, with
-its digest and package keys) and ``<prefix>advisorymeta`` (the snapshot row).
+its digest, package keys, aliases, upstream ids and own rating), ``<prefix>advisoryseverity`` (the
+preferred rating per id, see :mod:`shared.vulns.index`) and ``<prefix>advisorymeta`` (the snapshot row).
 
-Imports are incremental: records whose digest did not change are not written. Writes go in batches
+Imports are incremental: records whose digest did not change are not written, unless their record
+row is of an older layout (then its record and package rows are written again, once). Severity rows
+are recomputed at each import from the record rows (read anyway to find what changed) for every id
+whose preferred rating changed, and written or deleted before the record rows. Writes go in batches
 of at most 100 operations per partition. Lookups load whole ecosystem partitions into a per-process
 cache, dropped whenever the snapshot changes, so a worker reads each ecosystem once per import.
+:meth:`TableAdvisoryIndex.severities` answers with point reads (at most :data:`MAX_SEVERITY_READS`
+per call, :data:`SEVERITY_READERS` at a time), cached the same way.
 """
 
 from __future__ import annotations
@@ -14,23 +20,31 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableClient, TransactionOperation
+from azure.data.tables import TableClient, TableTransactionError, TransactionOperation
 
 from shared.store.advisory_rows import (
+    RECORD_LAYOUT,
     SNAPSHOT_PARTITION,
     SNAPSHOT_ROW,
     advisory_from_entity,
     as_datetime,
     keys_from_record_entity,
+    names_from_record_entity,
     package_entities,
     package_partition,
     package_row_key,
+    rating_from_record_entity,
     record_entity,
     record_id_of,
+    record_layout,
+    severity_entity,
+    severity_from_entity,
+    severity_row_key,
     snapshot_entity,
 )
 from shared.store.azure import Tables, storage_errors
@@ -40,24 +54,59 @@ from shared.vulns.index import ImportResult, Lookup, advisory_keys, dedupe, snap
 from shared.vulns.model import Advisory
 from shared.vulns.packages import OsvQuery, PackageKey
 from shared.vulns.problems import Problem
+from shared.vulns.severity import UNKNOWN, SeverityScore, best, self_rating
 from shared.vulns.versions import base_ecosystem
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH_OPERATIONS = 100
 MAX_BATCH_BYTES = 3 * 1024 * 1024
+MAX_SEVERITY_READS = 200
+"""The most severity rows one :meth:`TableAdvisoryIndex.severities` call reads."""
+SEVERITY_READERS = 8
+"""How many severity point reads run at a time."""
+MAX_CACHED_SEVERITIES = 100_000
 _PLACEHOLDER_BEFORE = datetime(1971, 1, 1, tzinfo=timezone.utc)
 
 
 class _Stored:
-    """What a record row says: digest, modified and package keys."""
+    """What a record row says: digest, modified, package keys, and — in the current layout —
+    aliases, upstream ids and the record's own rating (``current`` is false for an older row)."""
 
-    __slots__ = ("digest", "keys", "modified")
+    __slots__ = ("aliases", "current", "digest", "keys", "modified", "rating", "upstream")
 
-    def __init__(self, digest: str, modified: datetime | None, keys: frozenset[PackageKey]) -> None:
+    def __init__(
+        self,
+        digest: str,
+        modified: datetime | None,
+        keys: frozenset[PackageKey],
+        *,
+        aliases: frozenset[str] = frozenset(),
+        upstream: frozenset[str] = frozenset(),
+        rating: SeverityScore = UNKNOWN,
+        current: bool = True,
+    ) -> None:
         self.digest = digest
         self.modified = modified
         self.keys = keys
+        self.aliases = aliases
+        self.upstream = upstream
+        self.rating = rating
+        self.current = current
+
+    @classmethod
+    def of(cls, advisory: Advisory) -> _Stored:
+        """What the record row written now for ``advisory`` says."""
+        return cls(advisory.digest, advisory.modified, advisory_keys(advisory), aliases=frozenset(advisory.aliases),
+                   upstream=frozenset(advisory.upstream), rating=self_rating(advisory))
+
+    @classmethod
+    def from_entity(cls, entity: Mapping[str, Any]) -> _Stored:
+        """What a record row says."""
+        aliases, upstream = names_from_record_entity(entity)
+        return cls(str(entity.get("digest", "")), as_datetime(entity.get("modified")), keys_from_record_entity(entity),
+                   aliases=aliases, upstream=upstream, rating=rating_from_record_entity(entity),
+                   current=record_layout(entity) >= RECORD_LAYOUT)
 
 
 class TableAdvisoryIndex:
@@ -68,6 +117,7 @@ class TableAdvisoryIndex:
         self._lock = threading.Lock()
         self._cached_snapshot: str | None = None
         self._partitions: dict[str, dict[PackageKey, tuple[Advisory, ...]]] = {}
+        self._severities: dict[str, SeverityScore] = {}
 
     @property
     def snapshot(self) -> str:
@@ -95,14 +145,54 @@ class TableAdvisoryIndex:
         snapshot = self.snapshot
         needed = {key for query in queries for key in query.keys}
         with self._lock:
-            if snapshot != self._cached_snapshot:
-                self._partitions.clear()
-                self._cached_snapshot = snapshot
+            self._follow(snapshot)
             problems: list[Problem] = []
             for ecosystem in sorted({key.ecosystem for key in needed} - set(self._partitions)):
                 self._partitions[ecosystem] = self._load_partition(ecosystem, problems)
             found = {key: self._partitions[key.ecosystem].get(key, ()) for key in needed}
         return Lookup(records=found, problems=tuple(problems))
+
+    def severities(self, ids: Collection[str]) -> Mapping[str, SeverityScore]:
+        """The preferred rating filed under each of ``ids``: severity rows read by point reads, the
+        first :data:`MAX_SEVERITY_READS` ids not cached yet (in ``ids``'s order); the rest are left
+        out. A damaged row reads as no rating (and is logged)."""
+        snapshot = self.snapshot
+        with self._lock:
+            self._follow(snapshot)
+            missing = [name for name in dict.fromkeys(ids) if name not in self._severities][:MAX_SEVERITY_READS]
+        read = self._read_severities(missing) if missing else {}
+        with self._lock:
+            if self._cached_snapshot == snapshot:
+                if len(self._severities) + len(read) > MAX_CACHED_SEVERITIES:
+                    self._severities.clear()
+                self._severities.update(read)
+            known = {**self._severities, **read}
+        return {name: rating for name in ids if (rating := known.get(name, UNKNOWN)).known}
+
+    def _follow(self, snapshot: str) -> None:
+        """Drop the caches when the snapshot changed (call with the lock held)."""
+        if snapshot != self._cached_snapshot:
+            self._partitions.clear()
+            self._severities.clear()
+            self._cached_snapshot = snapshot
+
+    def _read_severities(self, names: list[str]) -> dict[str, SeverityScore]:
+        table = self._tables.table("advisoryseverity")
+
+        def read(name: str) -> SeverityScore:
+            partition, row = severity_row_key(name)
+            try:
+                entity = table.get_entity(partition, row)
+            except ResourceNotFoundError:
+                return UNKNOWN
+            try:
+                return severity_from_entity(entity)
+            except ValueError as exc:
+                log.warning("advisory severity row of %s is damaged, read as no rating: %s", name, exc)
+                return UNKNOWN
+
+        with storage_errors("read advisory severities"), ThreadPoolExecutor(min(SEVERITY_READERS, len(names))) as pool:
+            return dict(zip(names, pool.map(read, names), strict=True))
 
     def _load_partition(self, ecosystem: str, problems: list[Problem]) -> dict[PackageKey, tuple[Advisory, ...]]:
         by_key: dict[PackageKey, list[Advisory]] = {}
@@ -123,8 +213,7 @@ class TableAdvisoryIndex:
     def _stored(self) -> dict[str, _Stored]:
         with storage_errors("read advisory records"):
             entities = list(self._tables.table("advisoryrecords").list_entities())
-        return {record_id_of(e): _Stored(str(e.get("digest", "")), as_datetime(e.get("modified")),
-                                         keys_from_record_entity(e)) for e in entities}
+        return {record_id_of(e): _Stored.from_entity(e) for e in entities}
 
     def import_records(self, items: Iterable[Any], *, complete_ecosystems: Collection[str] = ()) -> ImportResult:
         """Bring the mirror up to date with ``items`` (OSV records and feed problems).
@@ -132,26 +221,38 @@ class TableAdvisoryIndex:
         Records with an unchanged digest are skipped; one older than the stored copy (by a
         trustworthy ``modified``) is counted stale and skipped; with ``complete_ecosystems``, stored
         records of those ecosystems missing from ``items`` are removed. The snapshot row is written
-        last, so readers switch to the new data only once it is all there.
+        last, so readers switch to the new data only once it is all there. Severity rows follow the
+        record rows (see the module notes); the result's ``changed_keys`` also name the package keys
+        of records naming an id whose preferred rating changed.
         """
         incoming, problems = dedupe(items)
         stored = self._stored()
+        rated_before = _carriers(stored)
         added = updated = unchanged = stale = removed = withdrawn = 0
         changed_ids: set[str] = set()
         changed_keys: set[PackageKey] = set()
         writes: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         deletes: dict[str, list[tuple[str, str]]] = {}
-        records_table, packages_table = "advisoryrecords", "advisorypkgs"
+        records_table, packages_table, severity_table = "advisoryrecords", "advisorypkgs", "advisoryseverity"
         for record_id, advisory in incoming.items():
             before = stored.get(record_id)
             if before is not None and before.digest == advisory.digest:
                 unchanged += 1
+                if not before.current:
+                    try:
+                        rows, record_row = package_entities(advisory), record_entity(advisory)
+                    except InvalidAdvisory as exc:
+                        problems.append(Problem("invalid-advisory", exc.message, record_id=record_id))
+                        continue
+                    writes.setdefault(packages_table, []).extend(("upsert", row) for row in rows)
+                    writes.setdefault(records_table, []).append(("upsert", record_row))
+                    stored[record_id] = _Stored.of(advisory)
                 continue
             if before is not None and _older(advisory.modified, before.modified):
                 stale += 1
                 continue
             try:
-                rows = package_entities(advisory)
+                rows, record_row = package_entities(advisory), record_entity(advisory)
             except InvalidAdvisory as exc:
                 problems.append(Problem("invalid-advisory", exc.message, record_id=record_id))
                 continue
@@ -168,8 +269,8 @@ class TableAdvisoryIndex:
             changed_keys |= new_keys
             changed_ids.add(record_id)
             writes.setdefault(packages_table, []).extend(("upsert", row) for row in rows)
-            writes.setdefault(records_table, []).append(("upsert", record_entity(advisory)))
-            stored[record_id] = _Stored(advisory.digest, advisory.modified, new_keys)
+            writes.setdefault(records_table, []).append(("upsert", record_row))
+            stored[record_id] = _Stored.of(advisory)
         complete = {base_ecosystem(e) for e in complete_ecosystems}
         if complete:
             for record_id, before in list(stored.items()):
@@ -184,6 +285,24 @@ class TableAdvisoryIndex:
                 changed_ids.add(record_id)
                 removed += 1
                 del stored[record_id]
+        rated_after = _carriers(stored)
+        rerated: list[str] = []
+        severity_rows: list[tuple[str, dict[str, Any]]] = []
+        for name in sorted(rated_before.keys() | rated_after.keys()):
+            rating = best(rated_after.get(name, {}).values())
+            if rating == best(rated_before.get(name, {}).values()):
+                continue
+            rerated.append(name)
+            if rating.known:
+                severity_rows.append(("upsert", severity_entity(name, rating)))
+            else:
+                partition, row = severity_row_key(name)
+                severity_rows.append(("delete", {"PartitionKey": partition, "RowKey": row}))
+        changed_keys |= _keys_naming(stored, rerated)
+        # Severity rows go first: they are computed from the record rows, so an import stopped
+        # half-way computes them again from the same record rows the next time.
+        self._submit(self._tables.table(severity_table), [op for op in severity_rows if op[0] == "upsert"])
+        self._submit(self._tables.table(severity_table), [op for op in severity_rows if op[0] == "delete"])
         for name, operations in writes.items():
             self._submit(self._tables.table(name), [(op, row) for op, row in operations])
         for name, keys in deletes.items():
@@ -200,9 +319,17 @@ class TableAdvisoryIndex:
         return result
 
     def _submit(self, table: TableClient, operations: list[tuple[str, dict[str, Any]]]) -> None:
+        """Run ``operations`` in batches. A batch of deletes that fails because some row is gone
+        already (an earlier import stopped half-way) is done again row by row, ignoring those."""
         for batch in _batches(operations):
             with storage_errors("write advisories"):
-                table.submit_transaction([_operation(op, entity) for op, entity in batch])
+                try:
+                    table.submit_transaction([_operation(op, entity) for op, entity in batch])
+                except TableTransactionError as exc:
+                    if exc.status_code != 404 or any(op != "delete" for op, _ in batch):
+                        raise
+                    for _, entity in batch:
+                        table.delete_entity(entity["PartitionKey"], entity["RowKey"])
 
 
 def _operation(op: str, entity: Mapping[str, Any]) -> tuple[TransactionOperation, Mapping[str, Any]] | tuple[
@@ -232,6 +359,28 @@ def _batches(operations: list[tuple[str, dict[str, Any]]]) -> Iterator[list[tupl
             rows.add(str(entity["RowKey"]))
         if batch:
             yield batch
+
+
+def _carriers(stored: Mapping[str, _Stored]) -> dict[str, dict[str, SeverityScore]]:
+    """For each id some self-rated record carries (its id or an alias): those records' ratings."""
+    carriers: dict[str, dict[str, SeverityScore]] = {}
+    for record_id, row in stored.items():
+        if row.rating.known:
+            for name in (record_id, *row.aliases):
+                carriers.setdefault(name, {})[record_id] = row.rating
+    return carriers
+
+
+def _keys_naming(stored: Mapping[str, _Stored], ids: Collection[str]) -> frozenset[PackageKey]:
+    """The package keys of every record naming one of ``ids`` (its id, an alias or an upstream id)."""
+    if not ids:
+        return frozenset()
+    wanted = set(ids)
+    keys: set[PackageKey] = set()
+    for record_id, row in stored.items():
+        if record_id in wanted or not wanted.isdisjoint(row.aliases) or not wanted.isdisjoint(row.upstream):
+            keys |= row.keys
+    return frozenset(keys)
 
 
 def _older(incoming: datetime, stored: datetime | None) -> bool:

@@ -1,6 +1,6 @@
 """The advisory index's serialized form, as Table storage entities (no Azure SDK here).
 
-Three kinds of entity, meant for three tables (names are the caller's choice):
+Four kinds of entity, meant for four tables (names are the caller's choice):
 
 **Package rows** — one per (package key, record); a lookup for a package is one range query.
 
@@ -17,7 +17,18 @@ Three kinds of entity, meant for three tables (names are the caller's choice):
 
 - ``PartitionKey``: the id's database prefix (``PYSEC``, ``GO``, ``GHSA``), encoded;
 - ``RowKey``: the encoded id; ``digest``, ``modified``, ``withdrawn``, and ``keys_*``: JSON
-  ``[[ecosystem, name], ...]`` of the package keys it is filed under.
+  ``[[ecosystem, name], ...]`` of the package keys it is filed under;
+- ``layout``: :data:`RECORD_LAYOUT` (rows written before it existed have none, and lack what
+  follows); ``names_*``: JSON ``{"aliases": [...], "upstream": [...]}``; ``rating_*``: JSON of the
+  rating the record gives itself (:func:`~shared.vulns.severity.self_rating`: ``rating``,
+  ``score``, ``type``, ``vector``, ``origin``), absent when it gives none.
+
+**Severity rows** — one per id (record id or alias) that some self-rated record carries, holding the
+preferred rating among those records (:func:`~shared.vulns.severity.best`); read by point reads.
+
+- ``PartitionKey``: the id's database prefix, as for record rows (``CVE``, ``GHSA``);
+- ``RowKey``: the encoded id; ``rating``, ``score`` (a double; absent without a CVSS vector),
+  ``type``, ``vector``, ``source`` (the record that carries the rating), ``origin``.
 
 **The snapshot row** — what :func:`snapshot_entity` builds: the index's snapshot id, the import time
 and the import's counts.
@@ -37,6 +48,7 @@ from shared.vulns.index import ImportResult, advisory_keys
 from shared.vulns.model import Advisory
 from shared.vulns.packages import PackageKey
 from shared.vulns.parse import parse_advisory, parse_time, to_osv_dict
+from shared.vulns.severity import RATINGS, UNKNOWN, SeverityScore, self_rating
 
 SEPARATOR = "!"
 """Between the encoded package name and record id in a package row's RowKey."""
@@ -44,6 +56,8 @@ _AFTER_SEPARATOR = chr(ord(SEPARATOR) + 1)
 MAX_DETAILS = 4096
 SNAPSHOT_PARTITION = "snapshot"
 SNAPSHOT_ROW = "current"
+RECORD_LAYOUT = 2
+"""The layout of record rows written now (rows without ``layout`` are the first one)."""
 
 
 def package_partition(ecosystem: str) -> str:
@@ -97,16 +111,98 @@ def package_entities(advisory: Advisory) -> list[dict[str, Any]]:
 
 
 def record_entity(advisory: Advisory) -> dict[str, Any]:
-    """The record row of ``advisory``."""
+    """The record row of ``advisory``; raises :class:`InvalidAdvisory` if it is too large to store."""
     entity: dict[str, Any] = {
         "PartitionKey": record_partition(advisory.id),
         "RowKey": encode_key(advisory.id),
         "digest": advisory.digest,
         "modified": advisory.modified.isoformat(),  # text: Table datetimes start at 1601, OSV placeholders at year 1
         "withdrawn": advisory.is_withdrawn,
+        "layout": RECORD_LAYOUT,
     }
-    put_json(entity, "keys", [[key.ecosystem, key.name] for key in sorted(advisory_keys(advisory))])
+    try:
+        put_json(entity, "keys", [[key.ecosystem, key.name] for key in sorted(advisory_keys(advisory))])
+        put_json(entity, "names", {"aliases": list(advisory.aliases), "upstream": list(advisory.upstream)})
+    except InvalidInput as exc:
+        raise InvalidAdvisory(f"{advisory.id}: too large to store: {exc.message}") from None
+    rating = self_rating(advisory)
+    if rating.known:
+        put_json(entity, "rating", _score_json(rating))
     return entity
+
+
+def record_layout(entity: Mapping[str, Any]) -> int:
+    """The layout a record row was written in (1 for rows written before layouts were numbered)."""
+    value = entity.get("layout", 1)
+    return value if isinstance(value, int) else 1
+
+
+def names_from_record_entity(entity: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+    """A record row's ``(aliases, upstream ids)``; both empty for a row of the first layout."""
+    names = get_json(dict(entity), "names", default={})
+    if not isinstance(names, dict):
+        return frozenset(), frozenset()
+    return frozenset(str(n) for n in names.get("aliases", ())), frozenset(str(n) for n in names.get("upstream", ()))
+
+
+def rating_from_record_entity(entity: Mapping[str, Any]) -> SeverityScore:
+    """The rating a record row says its record gives itself (``source`` is the record's id);
+    :data:`~shared.vulns.severity.UNKNOWN` when none, or when the row is damaged."""
+    value = get_json(dict(entity), "rating")
+    if not isinstance(value, dict):
+        return UNKNOWN
+    try:
+        return _score_of(value, record_id_of(entity))
+    except (TypeError, ValueError):
+        return UNKNOWN
+
+
+def severity_entity(name: str, rating: SeverityScore) -> dict[str, Any]:
+    """The severity row filing ``rating`` (a known one) under id ``name``."""
+    entity: dict[str, Any] = {
+        "PartitionKey": record_partition(name),
+        "RowKey": encode_key(name),
+        "rating": rating.rating,
+        "type": rating.type,
+        "vector": rating.vector,
+        "source": rating.source,
+        "origin": rating.origin,
+    }
+    if rating.score is not None:
+        entity["score"] = float(rating.score)
+    return entity
+
+
+def severity_row_key(name: str) -> tuple[str, str]:
+    """``(PartitionKey, RowKey)`` of the severity row of id ``name``."""
+    return record_partition(name), encode_key(name)
+
+
+def severity_from_entity(entity: Mapping[str, Any]) -> SeverityScore:
+    """The rating a severity row holds; raises ``ValueError`` if the row is damaged."""
+    try:
+        return _score_of(entity, str(entity.get("source", "")))
+    except TypeError as exc:
+        raise ValueError(f"severity row {entity.get('RowKey')!r} is damaged: {exc}") from None
+
+
+def _score_json(rating: SeverityScore) -> dict[str, Any]:
+    return {"rating": rating.rating, "score": rating.score, "type": rating.type, "vector": rating.vector, "origin": rating.origin}
+
+
+def _score_of(value: Mapping[str, Any], source: str) -> SeverityScore:
+    rating = str(value.get("rating", ""))
+    if rating not in RATINGS:
+        raise ValueError(f"{rating!r} is not a rating")
+    score = value.get("score")
+    return SeverityScore(
+        rating=rating,
+        score=float(score) if score is not None else None,
+        type=str(value.get("type", "")),
+        vector=str(value.get("vector", "")),
+        source=source,
+        origin=str(value.get("origin", "")),
+    )
 
 
 def advisory_from_entity(entity: Mapping[str, Any]) -> Advisory:

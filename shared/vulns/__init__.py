@@ -3,7 +3,8 @@
 The package is a library with no storage or HTTP-trigger code; its layout follows the concerns:
 
 - :mod:`.model` and :mod:`.parse` are the OSV record and its bounded JSON/YAML parsing;
-- :mod:`.feeds` reads records in bulk (a directory tree, an ``all.zip``);
+- :mod:`.feeds` reads records in bulk (a directory tree, an ``all.zip``); :mod:`.debian_tracker` reads
+  the Debian security tracker's JSON as records;
 - :mod:`.index` is the :class:`AdvisorySource` seam and the offline mirror (:class:`MemoryIndex`,
   incremental imports); :mod:`.tablerows` its Table storage form; :mod:`.osvapi` the OSV web API;
 - :mod:`.versions` orders versions per ecosystem; :mod:`.ranges` evaluates OSV ranges;
@@ -15,6 +16,7 @@ The package is a library with no storage or HTTP-trigger code; its layout follow
 
 from __future__ import annotations
 
+from shared.vulns.debian_tracker import TrackerCounts, TrackerFeed
 from shared.vulns.errors import (
     AdvisoryError,
     AdvisorySourceRejected,
@@ -65,6 +67,8 @@ __all__ = [
     "Severity",
     "SeverityCounts",
     "SeverityScore",
+    "TrackerCounts",
+    "TrackerFeed",
     "UnsupportedPackage",
     "ZipFeed",
     "osv_query",

@@ -9,10 +9,12 @@ missing from the feed never runs on half a feed.
 Feeds are imported into an :class:`~shared.vulns.index.AdvisoryIndex`; matching reads the index (or
 the OSV API), never a feed.
 
-:func:`open_feed` opens a location as a feed: a directory, an ``all.zip`` file, or its https URL.
-Downloads stream to a temporary file (a zip needs seeking) with a size cap and a timeout, and the
-file is removed afterwards. The ecosystem an osv.dev ``<ecosystem>/all.zip`` covers completely is
-told by its path, so records that vanished from it are removed from the mirror.
+:func:`open_feed` opens a location as a feed: a directory, an ``all.zip`` file, or its https URL; or
+the Debian security tracker's JSON (:mod:`shared.vulns.debian_tracker`), a file that begins like it
+or its URL ``…/tracker/data/json``. Downloads stream to a temporary file (a zip needs seeking) with a
+size cap and a timeout, and the file is removed afterwards. The ecosystem an osv.dev
+``<ecosystem>/all.zip`` covers completely is told by its path, so records that vanished from it are
+removed from the mirror; the tracker's JSON covers no ecosystem completely.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from urllib.parse import urlsplit
 import requests
 
 from shared.errors import InvalidInput, LookoutError
+from shared.vulns.debian_tracker import MAX_TRACKER_BYTES, TrackerFeed, is_tracker_url, looks_like_tracker
 from shared.vulns.errors import InvalidAdvisory
 from shared.vulns.model import Advisory
 from shared.vulns.parse import MAX_RECORD_BYTES, load_json, load_yaml, parse_advisory
@@ -160,6 +163,8 @@ class ZipFeed:
 
 MAX_DOWNLOAD_BYTES = 1024 * 1024 * 1024
 DOWNLOAD_TIMEOUT = (10, 120)
+SNIFF_BYTES = 64 * 1024
+"""How much of a file is read to tell the tracker's JSON from a zip archive."""
 _ALL_ZIP = re.compile(r"/([^/]+)/all\.zip$")
 
 
@@ -186,22 +191,44 @@ def complete_ecosystem(location: str) -> tuple[str, ...]:
 
 @contextmanager
 def open_feed(location: str) -> Iterator[OpenedFeed]:
-    """Open a directory, a zip file or an https zip URL as a feed. InvalidInput when it is none of those."""
+    """Open ``location`` as a feed; InvalidInput when it is none of these:
+
+    - a directory: a :class:`DirectoryFeed`;
+    - a file: a :class:`~shared.vulns.debian_tracker.TrackerFeed` when it begins like the tracker's
+      JSON (:func:`~shared.vulns.debian_tracker.looks_like_tracker`), else a :class:`ZipFeed`;
+    - an https URL (http only on this host): the tracker's JSON when the path ends in
+      ``/tracker/data/json``, else a zip archive.
+    """
     if location.startswith(("https://", "http://127.", "http://localhost")):
         with tempfile.TemporaryDirectory(prefix="lookout-feed-") as directory:
-            path = Path(directory) / "all.zip"
-            _download(location, path)
-            yield OpenedFeed(ZipFeed(path, name=_safe_name(location)), complete_ecosystem(location))
+            if is_tracker_url(location):
+                path = Path(directory) / "tracker.json"
+                _download(location, path, MAX_TRACKER_BYTES)
+                yield OpenedFeed(TrackerFeed(path, name=_safe_name(location)), ())
+            else:
+                path = Path(directory) / "all.zip"
+                _download(location, path, MAX_DOWNLOAD_BYTES)
+                yield OpenedFeed(ZipFeed(path, name=_safe_name(location)), complete_ecosystem(location))
         return
     if "://" in location:
         raise InvalidInput(f"advisories can be read from a directory, a zip file or an https URL, not {location!r}")
     path = Path(location)
     if path.is_dir():
         yield OpenedFeed(DirectoryFeed(path), ())
+    elif path.is_file() and _begins_like_tracker(path):
+        yield OpenedFeed(TrackerFeed(path), ())
     elif path.is_file():
         yield OpenedFeed(ZipFeed(path), complete_ecosystem(str(path)))
     else:
         raise InvalidInput(f"{location} is neither a directory nor a file")
+
+
+def _begins_like_tracker(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return looks_like_tracker(file.read(SNIFF_BYTES))
+    except OSError:
+        return False  # the zip reader reports what is wrong with the file
 
 
 def _safe_name(url: str) -> str:
@@ -209,7 +236,7 @@ def _safe_name(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"  # never the query string
 
 
-def _download(url: str, path: Path) -> None:
+def _download(url: str, path: Path, limit: int) -> None:
     try:
         with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT) as response:
             if response.status_code != 200:
@@ -219,8 +246,8 @@ def _download(url: str, path: Path) -> None:
             with path.open("wb") as out:
                 for chunk in response.iter_content(1024 * 1024):
                     written += len(chunk)
-                    if written > MAX_DOWNLOAD_BYTES:
-                        raise LookoutError(f"{_safe_name(url)} is larger than {MAX_DOWNLOAD_BYTES} bytes",
+                    if written > limit:
+                        raise LookoutError(f"{_safe_name(url)} is larger than {limit} bytes",
                                            code="feed-too-large")
                     out.write(chunk)
     except requests.RequestException as exc:

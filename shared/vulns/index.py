@@ -2,9 +2,10 @@
 
 Three protocols, each a refinement of the one before:
 
-- :class:`AdvisorySource` answers "which records may concern these packages?" for matching. The
-  offline mirror (an :class:`AdvisoryMirror`) and the OSV API (:mod:`shared.vulns.osvapi`) both
-  implement it; settings choose one.
+- :class:`AdvisorySource` answers "which records may concern these packages?" for matching, and
+  "how severe is the flaw with this id?" for findings whose own records give no rating (see
+  :mod:`shared.vulns.severity`). The offline mirror (an :class:`AdvisoryMirror`) and the OSV API
+  (:mod:`shared.vulns.osvapi`) both implement it; settings choose one.
 - :class:`AdvisoryMirror` is the mirror: records keyed by (ecosystem, normalized package name), filled
   from feeds by *incremental* imports. Its Table storage form is in :mod:`shared.store.advisory_mirror`.
 - :class:`AdvisoryIndex` also answers by package key and record id; :class:`MemoryIndex` is one, in
@@ -23,6 +24,12 @@ Import contract (:meth:`AdvisoryMirror.import_records`):
 - The result names every (ecosystem, name) key whose records were added, changed or removed —
   old and new keys both, so an SBOM naming a package a record no longer mentions is matched again.
 - Withdrawn records are stored like any other (their withdrawal is a change); matching ignores them.
+- Severity by id: every id and alias of a record that rates itself
+  (:func:`~shared.vulns.severity.self_rating`) is filed with that rating; an id named by several
+  such records keeps the preferred rating (:func:`~shared.vulns.severity.best`), and falls back to
+  the next when a record changes or goes. When the rating filed under an id changes, the result
+  also names the package keys of every record naming that id (its id, aliases or upstream ids):
+  their findings may borrow it.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from shared.vulns.feeds import AdvisoryFeed, FeedItem
 from shared.vulns.model import Advisory
 from shared.vulns.packages import OsvQuery, PackageKey
 from shared.vulns.problems import Problem
+from shared.vulns.severity import SeverityScore, best, self_rating
 from shared.vulns.versions import base_ecosystem
 
 _PLACEHOLDER_BEFORE = datetime(1971, 1, 1, tzinfo=timezone.utc)
@@ -72,6 +80,17 @@ class AdvisorySource(Protocol):
         A source may return more records than concern the versions (the index returns every record
         naming the package); it must not return fewer. Raises
         :class:`~shared.vulns.errors.AdvisorySourceUnavailable` when it cannot answer now.
+        """
+        ...
+
+    def severities(self, ids: Collection[str]) -> Mapping[str, SeverityScore]:
+        """The preferred rating known for each of ``ids``, from the records that rate themselves
+        and carry that id as their id or an alias (see :func:`~shared.vulns.severity.self_rating`);
+        each rating's ``source`` names the record it came from.
+
+        Ids without a known rating are left out. A source may bound how many ids one call looks
+        up: it then answers the first ones in ``ids``'s iteration order, and leaves the rest out.
+        Raises :class:`~shared.vulns.errors.AdvisorySourceUnavailable` when it cannot answer now.
         """
         ...
 
@@ -123,6 +142,16 @@ def advisory_keys(advisory: Advisory) -> frozenset[PackageKey]:
     return frozenset(PackageKey.of(a.package.ecosystem, a.package.name) for a in advisory.affected if a.package is not None)
 
 
+def rated_ids(advisory: Advisory) -> frozenset[str]:
+    """The ids a record's own rating is filed under: its id and aliases."""
+    return advisory.all_ids
+
+
+def naming_ids(advisory: Advisory) -> frozenset[str]:
+    """The ids whose rating a record's findings may borrow: its id, aliases and upstream ids."""
+    return advisory.all_ids | frozenset(advisory.upstream)
+
+
 def snapshot_of(digests: Mapping[str, str]) -> str:
     """The identity of a set of records: SHA-256 over their sorted ``id``/``digest`` pairs (16 hex)."""
     hasher = hashlib.sha256()
@@ -161,6 +190,9 @@ class MemoryIndex:
     def __init__(self) -> None:
         self._records: dict[str, Advisory] = {}
         self._by_key: dict[PackageKey, dict[str, Advisory]] = {}
+        self._ratings: dict[str, SeverityScore] = {}
+        self._carriers: dict[str, dict[str, SeverityScore]] = {}
+        self._rated_before: dict[str, SeverityScore] = {}
         self._snapshot = snapshot_of({})
 
     @classmethod
@@ -194,11 +226,21 @@ class MemoryIndex:
                     found[key] = self.records_for(key)
         return Lookup(records=found)
 
+    def severities(self, ids: Collection[str]) -> Mapping[str, SeverityScore]:
+        """The preferred rating filed under each of ``ids`` (no bound: it is a dictionary lookup)."""
+        found: dict[str, SeverityScore] = {}
+        for record_id in ids:
+            carried = self._carriers.get(record_id)
+            if carried:
+                found[record_id] = best(carried.values())
+        return found
+
     def import_records(self, items: Iterable[FeedItem], *, complete_ecosystems: Collection[str] = ()) -> ImportResult:
         incoming, problems = dedupe(items)
         added = updated = unchanged = stale = removed = withdrawn = 0
         changed_ids: set[str] = set()
         changed_keys: set[PackageKey] = set()
+        self._rated_before = {}
         for record_id, advisory in incoming.items():
             stored = self._records.get(record_id)
             if stored is not None and stored.digest == advisory.digest:
@@ -224,6 +266,9 @@ class MemoryIndex:
                     changed_keys |= self._remove(stored)
                     changed_ids.add(record_id)
                     removed += 1
+        rerated = {name for name, before in self._rated_before.items() if self._rating_of(name) != before}
+        self._rated_before = {}
+        changed_keys |= self._keys_naming(rerated)
         self._snapshot = snapshot_of({i: a.digest for i, a in self._records.items()})
         return ImportResult(
             added=added,
@@ -243,6 +288,12 @@ class MemoryIndex:
         self._records[advisory.id] = advisory
         for key in keys:
             self._by_key.setdefault(key, {})[advisory.id] = advisory
+        rating = self_rating(advisory)
+        if rating.known:
+            self._ratings[advisory.id] = rating
+            for name in rated_ids(advisory):
+                self._rated_before.setdefault(name, self._rating_of(name))
+                self._carriers.setdefault(name, {})[advisory.id] = rating
         return keys
 
     def _remove(self, advisory: Advisory) -> frozenset[PackageKey]:
@@ -254,4 +305,26 @@ class MemoryIndex:
                 bucket.pop(advisory.id, None)
                 if not bucket:
                     del self._by_key[key]
+        if self._ratings.pop(advisory.id, None) is not None:
+            for name in rated_ids(advisory):
+                self._rated_before.setdefault(name, self._rating_of(name))
+                carriers = self._carriers.get(name)
+                if carriers is not None:
+                    carriers.pop(advisory.id, None)
+                    if not carriers:
+                        del self._carriers[name]
         return keys
+
+    def _rating_of(self, name: str) -> SeverityScore:
+        """The preferred rating filed under ``name`` now."""
+        return best(self._carriers.get(name, {}).values())
+
+    def _keys_naming(self, ids: set[str]) -> frozenset[PackageKey]:
+        """The package keys of every stored record naming one of ``ids`` (see :func:`naming_ids`):
+        one pass over the records, only after an import that changed some rating."""
+        keys: set[PackageKey] = set()
+        if ids:
+            for advisory in self._records.values():
+                if advisory.id in ids or not ids.isdisjoint(advisory.aliases) or not ids.isdisjoint(advisory.upstream):
+                    keys |= advisory_keys(advisory)
+        return frozenset(keys)

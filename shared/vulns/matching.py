@@ -13,8 +13,13 @@ Merging and naming (stable whatever the order of records):
   lowest GHSA id; else the lowest id. ``aliases`` are all the other ids, ``advisory_ids`` the
   records that matched.
 - ``fixed_versions`` is the union of the fixes of the matching entries, in version order.
-- ``severity`` is the most severe rating among the merged records, preferring CVSS-scored ratings
-  over textual ones (see :mod:`shared.vulns.severity`).
+- ``severity`` is the preferred rating among the merged records (CVSS-scored before a publisher's
+  word before a distribution's word, then the most severe; see :mod:`shared.vulns.severity`). A
+  finding left without one (or, for a language package, with only a distribution's word) borrows
+  the rating of another record of the source that names one of its ids, aliases or upstream ids
+  (:meth:`~shared.vulns.index.AdvisorySource.severities`): one call per :meth:`Matcher.match`,
+  only when some finding needs it, asking first for each such finding's GHSA ids, then its CVE
+  ids, then the rest. ``severity.source`` names the record the rating came from.
 
 Counts: each finding counts once under its rating (``none`` counts as ``low``); ``fixable`` counts
 findings with at least one fixed version. Packages that map to no OSV ecosystem are listed in
@@ -25,18 +30,19 @@ silent "not affected").
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property, lru_cache
+from itertools import zip_longest
 
 from shared.vulns.errors import InvalidVersion, UnsupportedPackage
-from shared.vulns.index import AdvisorySource
+from shared.vulns.index import AdvisorySource, naming_ids
 from shared.vulns.model import Advisory, Affected, Reference
 from shared.vulns.packages import OsvQuery, PackageKey, PackageRef, osv_query
 from shared.vulns.problems import Problem
 from shared.vulns.ranges import CompiledAffected, Verdict
-from shared.vulns.severity import UNKNOWN, SeverityScore, rate
+from shared.vulns.severity import SeverityScore, best, rate, wants_borrowed
 from shared.vulns.versions import scheme_for
 
 MAX_REFERENCES = 50
@@ -209,11 +215,18 @@ class Matcher:
         lookup = self._source.lookup(unique)
         problems = list(lookup.problems)
         findings: dict[tuple[str, str, str], Finding] = {}
+        borrowing: dict[tuple[str, str, str], frozenset[str]] = {}
         for ref, query in queries:
             hits, package_problems = self._evaluate(query, lookup.for_query(query))
             problems.extend(Problem("unevaluated", message, package=ref.purl) for message in package_problems)
-            for finding in _findings(ref, query, hits):
-                findings.setdefault((finding.package, finding.installed_version, finding.id), finding)
+            for finding, names in _findings(ref, query, hits):
+                key = (finding.package, finding.installed_version, finding.id)
+                if key not in findings:
+                    findings[key] = finding
+                    if names:
+                        borrowing[key] = names
+        if borrowing:
+            self._borrow(findings, borrowing)
         ordered = sorted(findings.values(), key=lambda f: (-f.severity.rank()[0], -f.severity.rank()[1], f.package, f.id))
         return MatchReport(
             findings=tuple(ordered),
@@ -225,6 +238,20 @@ class Matcher:
             problems=tuple(problems),
             skipped=tuple(skipped),
         )
+
+    def _borrow(
+        self, findings: dict[tuple[str, str, str], Finding], borrowing: Mapping[tuple[str, str, str], frozenset[str]]
+    ) -> None:
+        """Give each finding of ``borrowing`` the preferred rating the source knows for its ids, if any."""
+        ranked = [sorted(names, key=_asking_order) for _, names in sorted(borrowing.items())]
+        wanted = list(dict.fromkeys(name for layer in zip_longest(*ranked) for name in layer if name is not None))
+        answered = self._source.severities(wanted)
+        if not answered:
+            return
+        for key, names in borrowing.items():
+            borrowed = best(answered[name] for name in names if name in answered)
+            if borrowed.known:
+                findings[key] = replace(findings[key], severity=borrowed)
 
     def _prepare(self, advisory: Advisory) -> _Prepared:
         # A stored copy may be cut down to some packages (see tablerows.project): same id and digest,
@@ -264,7 +291,9 @@ class Matcher:
         return hits, messages
 
 
-def _findings(ref: PackageRef, query: OsvQuery, hits: list[_Hit]) -> list[Finding]:
+def _findings(ref: PackageRef, query: OsvQuery, hits: list[_Hit]) -> list[tuple[Finding, frozenset[str]]]:
+    """The findings of one package's hits, each with the ids to borrow a rating for (empty when its
+    own records' rating stands)."""
     out = []
     for group in _alias_groups(hits):
         if len({hit.advisory.id for hit in group}) == 1:  # the common case: one record
@@ -277,22 +306,23 @@ def _findings(ref: PackageRef, query: OsvQuery, hits: list[_Hit]) -> list[Findin
             primary = primary_id(ids)
             records = sorted({hit.advisory.id: hit.advisory for hit in group}.values(), key=lambda a: (a.id != primary, a.id))
             summary, references = _summary(records), _references(records)
-        out.append(
-            Finding(
-                id=primary,
-                aliases=tuple(sorted(ids - {primary})),
-                advisory_ids=tuple(sorted(a.id for a in records)),
-                package=ref.purl,
-                ecosystem=query.ecosystem,
-                name=query.name,
-                installed_version=query.version,
-                fixed_versions=_sorted_versions(query.ecosystem, {f for hit in group for f in hit.verdict.fixed}),
-                severity=_severity(group),
-                summary=summary,
-                references=references,
-                modified=max(a.modified for a in records),
-            )
+        severity = best(hit.severity for hit in group)
+        names = frozenset().union(*(naming_ids(a) for a in records)) if wants_borrowed(severity, query.ecosystem) else frozenset()
+        finding = Finding(
+            id=primary,
+            aliases=tuple(sorted(ids - {primary})),
+            advisory_ids=tuple(sorted(a.id for a in records)),
+            package=ref.purl,
+            ecosystem=query.ecosystem,
+            name=query.name,
+            installed_version=query.version,
+            fixed_versions=_sorted_versions(query.ecosystem, {f for hit in group for f in hit.verdict.fixed}),
+            severity=severity,
+            summary=summary,
+            references=references,
+            modified=max(a.modified for a in records),
         )
+        out.append((finding, names))
     return out
 
 
@@ -320,11 +350,9 @@ def _alias_groups(hits: list[_Hit]) -> list[list[_Hit]]:
     return [groups[root] for root in sorted(groups)]
 
 
-def _severity(group: list[_Hit]) -> SeverityScore:
-    scored = [hit.severity for hit in group if hit.severity.score is not None]
-    textual = [hit.severity for hit in group if hit.severity.score is None and hit.severity.rating != "unknown"]
-    pool = scored or textual
-    return max(pool, key=lambda s: s.rank()) if pool else UNKNOWN
+def _asking_order(name: str) -> tuple[int, str]:
+    """GHSA ids first (GitHub rates nearly every advisory it reviews), then CVE ids, then the rest."""
+    return (0 if name.startswith("GHSA-") else 1 if name.startswith("CVE-") else 2, name)
 
 
 def _summary(records: list[Advisory]) -> str:

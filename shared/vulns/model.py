@@ -92,6 +92,8 @@ class Advisory:
     ``digest`` identifies the record's content (two records with the same id and digest are the
     same data); ``modified`` is the publisher's last-modified time (some databases publish a constant
     placeholder, so change detection relies on the digest, see :mod:`shared.vulns.index`).
+    ``aliases`` name the same flaw in other databases; ``upstream`` names the flaws this record
+    derives from (a distribution's record of an upstream CVE), which are not the same record.
     """
 
     id: str
@@ -101,6 +103,7 @@ class Advisory:
     withdrawn: datetime | None = None
     aliases: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
+    upstream: tuple[str, ...] = ()
     summary: str = ""
     details: str = ""
     severity: tuple[Severity, ...] = ()

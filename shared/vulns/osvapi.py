@@ -12,6 +12,12 @@ not retried); response bodies are read up to ``max_response_bytes``. Failures ra
 (in chunks of :data:`BATCH_SIZE`, following ``next_page_token`` up to :data:`MAX_PAGES` pages) gives
 the ids per package and version, then each record is fetched once and cached by id and ``modified``.
 The matcher still evaluates every record itself, so results do not depend on which source is used.
+
+Severity by id (:meth:`OsvApiSource.severities`): the ratings of every record the source has read
+(for lookups or for severities) are remembered under the record's id and aliases; an id not known
+that way is fetched with ``GET /v1/vulns/{id}`` (osv.dev serves GHSA and CVE records), at most
+``max_severity_fetches`` per call, in the order asked. Answers, a 404 and a record that does not
+parse included, are remembered (up to ``cache_size`` ids), so an id is fetched once per source.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -28,11 +34,12 @@ import requests
 
 from shared.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after, send_with_retries
 from shared.vulns.errors import AdvisorySourceRejected, AdvisorySourceUnavailable, InvalidAdvisory
-from shared.vulns.index import Lookup
+from shared.vulns.index import Lookup, rated_ids
 from shared.vulns.model import Advisory
 from shared.vulns.packages import OsvQuery, PackageKey
 from shared.vulns.parse import load_json, parse_advisory
 from shared.vulns.problems import Problem
+from shared.vulns.severity import UNKNOWN, SeverityScore, best, self_rating
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +48,8 @@ BATCH_SIZE = 1000
 """The most queries the API accepts in one querybatch."""
 MAX_PAGES = 20
 """The most pages followed for one query."""
+MAX_SEVERITY_FETCHES = 100
+"""The most records one :meth:`OsvApiSource.severities` call fetches."""
 DEFAULT_RETRY = RetryPolicy(max_attempts=3, statuses=RETRY_STATUSES | {500})
 """The OSV client's retries: three tries in all, and a 500 is retried besides the default statuses,
 since both calls are read-only queries, cheap to repeat."""
@@ -166,12 +175,17 @@ class OsvApiClient:
 
 
 class OsvApiSource:
-    """An :class:`~shared.vulns.index.AdvisorySource` answering from the OSV API, with a record cache."""
+    """An :class:`~shared.vulns.index.AdvisorySource` answering from the OSV API, with a record cache
+    and a severity-by-id cache (``cache_size`` entries each; see the module notes)."""
 
-    def __init__(self, client: OsvApiClient, *, cache_size: int = 20_000) -> None:
+    def __init__(
+        self, client: OsvApiClient, *, cache_size: int = 20_000, max_severity_fetches: int = MAX_SEVERITY_FETCHES
+    ) -> None:
         self._client = client
         self._cache: OrderedDict[str, tuple[str, Advisory]] = OrderedDict()
         self._cache_size = cache_size
+        self._ratings: OrderedDict[str, SeverityScore] = OrderedDict()
+        self._max_fetches = max_severity_fetches
 
     @property
     def snapshot(self) -> str:
@@ -189,6 +203,63 @@ class OsvApiSource:
                 if advisory is not None:
                     bucket[advisory.id] = advisory
         return Lookup(records={key: tuple(records.values()) for key, records in found.items()}, problems=tuple(problems))
+
+    def severities(self, ids: Collection[str]) -> Mapping[str, SeverityScore]:
+        """The preferred rating known for each of ``ids`` (see the module notes for what is fetched).
+
+        Raises :class:`AdvisorySourceUnavailable` when the API cannot answer now, and
+        :class:`AdvisorySourceRejected` when it rejects a request other than with a 404.
+        """
+        fetches = 0
+        for vuln_id in ids:
+            if fetches >= self._max_fetches:
+                break
+            if vuln_id in self._ratings:
+                continue
+            fetches += 1
+            self._fetch_rating(vuln_id)
+        found: dict[str, SeverityScore] = {}
+        for vuln_id in ids:
+            rating = self._ratings.get(vuln_id)
+            if rating is not None and rating.known:
+                found[vuln_id] = rating
+        return found
+
+    def _fetch_rating(self, vuln_id: str) -> None:
+        """Fetch record ``vuln_id`` and remember its rating; a missing or broken one rates nothing."""
+        try:
+            advisory = self._client.get_vuln(vuln_id)
+        except InvalidAdvisory as exc:
+            logger.warning("OSV API record %s does not parse, its severity is unknown: %s", vuln_id, exc.message)
+            advisory = None
+        except AdvisorySourceRejected as exc:
+            if exc.code != "advisory-not-found":
+                raise
+            advisory = None
+        if advisory is not None:
+            self._learn(advisory)
+        self._remember(vuln_id, self._ratings.get(vuln_id, UNKNOWN))
+
+    def _learn(self, advisory: Advisory) -> None:
+        """Remember the rating ``advisory`` gives itself under its id and aliases: it replaces what
+        the same record said before, and competes (:func:`~shared.vulns.severity.best`) with what
+        another record said. Its own id is remembered even without a rating (it was read)."""
+        rating = self_rating(advisory)
+        for name in rated_ids(advisory):
+            current = self._ratings.get(name)
+            if current is not None and current.known and current.source != advisory.id:
+                if rating.known:
+                    self._remember(name, best((rating, current)))
+            elif rating.known or name == advisory.id:
+                self._remember(name, rating)
+            elif current is not None:
+                del self._ratings[name]
+
+    def _remember(self, vuln_id: str, rating: SeverityScore) -> None:
+        self._ratings[vuln_id] = rating
+        self._ratings.move_to_end(vuln_id)
+        while len(self._ratings) > self._cache_size:
+            self._ratings.popitem(last=False)
 
     def _record(self, vuln_id: str, modified: str, problems: list[Problem]) -> Advisory | None:
         cached = self._cache.get(vuln_id)
@@ -209,6 +280,7 @@ class OsvApiSource:
         self._cache.move_to_end(vuln_id)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+        self._learn(advisory)
         return advisory
 
 

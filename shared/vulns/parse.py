@@ -110,6 +110,7 @@ def parse_advisory(value: Any, *, digest: str | None = None) -> Advisory:
             withdrawn=_time(value, "withdrawn"),
             aliases=_ids(value, "aliases"),
             related=_ids(value, "related"),
+            upstream=_ids(value, "upstream"),
             summary=_string(value, "summary"),
             details=_string(value, "details"),
             severity=_severities(value),
@@ -137,7 +138,7 @@ def to_osv_dict(advisory: Advisory) -> dict[str, Any]:
         out["published"] = format_time(advisory.published)
     if advisory.withdrawn is not None:
         out["withdrawn"] = format_time(advisory.withdrawn)
-    for name in ("aliases", "related"):
+    for name in ("aliases", "related", "upstream"):
         if getattr(advisory, name):
             out[name] = list(getattr(advisory, name))
     if advisory.summary:

@@ -12,7 +12,7 @@ The JSON forms are a contract (the command line prints them, the HTTP API serves
 - :func:`finding_json`: ``id``, ``aliases``, ``advisory_ids``, ``package`` (the PURL), ``ecosystem``,
   ``name`` (the OSV package: the *source* package for distributions), ``installed_version`` and
   ``fixed_versions`` (as OSV writes them: ``1.19.8`` for ``go1.19.8``, the source version for dpkg),
-  ``fixable``, ``severity`` (``rating``, ``score`` or ``null``, ``type``, ``vector``), ``summary``,
+  ``fixable``, ``severity`` (see :func:`severity_json`), ``summary``,
   ``references`` (``type``, ``url``), ``modified`` (RFC 3339, UTC), ``locations`` (``path``, ``layer``:
   where the package was found, possibly empty). Lists are never omitted; order is stable.
 - :func:`counts_json`: ``total``, ``critical``, ``high``, ``medium``, ``low``, ``unknown``, ``fixable``.
@@ -20,7 +20,9 @@ The JSON forms are a contract (the command line prints them, the HTTP API serves
   advisory ``snapshot``, and the ``problems`` and ``skipped`` packages (see :func:`problem_json`).
 
 Ratings are those of :mod:`shared.vulns.severity`; a finding rated ``none`` counts, and is
-selected, as ``low``.
+selected, as ``low``. Every form says where a rating came from: the JSON has the CVSS ``score`` and
+``vector``, the ``source`` record and the ``origin``; the table shows ``high 7.5 (GHSA-…)`` for a
+CVSS rating and ``medium (GitHub GHSA-…)`` or ``low (Debian urgency DEBIAN-CVE-…)`` for a word.
 """
 
 from __future__ import annotations
@@ -164,8 +166,36 @@ def select_image(report: ImageReport, *, levels: Collection[str] | None = None, 
 
 
 def severity_json(severity: SeverityScore) -> dict[str, Any]:
-    """``{"rating", "score", "type", "vector"}``; ``score`` is ``null`` without a CVSS vector."""
-    return {"rating": severity.rating, "score": severity.score, "type": severity.type, "vector": severity.vector}
+    """``{"rating", "score", "type", "vector", "source", "origin"}``.
+
+    ``score`` is the CVSS base score, ``null`` without a CVSS vector (``vector`` is then ``""``);
+    ``type`` the field the rating was read from (``CVSS_V3``, ``database_specific``, ``Ubuntu``...);
+    ``source`` the id of the record that gave the rating (possibly none of the finding's own
+    records: a rating borrowed through an alias); ``origin`` who rated it (``CVSS_V3``, ``GitHub``,
+    ``Debian urgency``, ``Ubuntu priority``...). All but ``rating`` are empty when it is ``unknown``.
+    """
+    return {
+        "rating": severity.rating,
+        "score": severity.score,
+        "type": severity.type,
+        "vector": severity.vector,
+        "source": severity.source,
+        "origin": severity.origin,
+    }
+
+
+def severity_from_json(value: Mapping[str, Any]) -> SeverityScore:
+    """The inverse of :func:`severity_json`; a report stored before ``source`` and ``origin`` existed
+    reads with both empty. Raises ``ValueError``/``TypeError``/``AttributeError`` for another shape."""
+    score = value.get("score")
+    return SeverityScore(
+        rating=str(value.get("rating", "unknown")),
+        score=float(score) if score is not None else None,
+        type=str(value.get("type", "")),
+        vector=str(value.get("vector", "")),
+        source=str(value.get("source") or ""),
+        origin=str(value.get("origin") or ""),
+    )
 
 
 def finding_json(finding: Finding, locations: Sequence[Location] = ()) -> dict[str, Any]:
@@ -194,8 +224,6 @@ def finding_from_json(value: Mapping[str, Any]) -> Finding:
     Raises :class:`InvalidInput` when ``value`` is not that shape.
     """
     try:
-        severity = value["severity"]
-        score = severity.get("score")
         return Finding(
             id=str(value["id"]),
             aliases=tuple(str(a) for a in value.get("aliases", ())),
@@ -205,12 +233,7 @@ def finding_from_json(value: Mapping[str, Any]) -> Finding:
             name=str(value["name"]),
             installed_version=str(value["installed_version"]),
             fixed_versions=tuple(str(v) for v in value.get("fixed_versions", ())),
-            severity=SeverityScore(
-                rating=str(severity.get("rating", "unknown")),
-                score=float(score) if score is not None else None,
-                type=str(severity.get("type", "")),
-                vector=str(severity.get("vector", "")),
-            ),
+            severity=severity_from_json(value["severity"]),
             summary=str(value.get("summary", "")),
             references=tuple(Reference(str(r["type"]), str(r["url"])) for r in value.get("references", ())),
             modified=parse_time(str(value["modified"])),
@@ -282,8 +305,22 @@ def summary_line(counts: SeverityCounts, fixable: int) -> str:
 
 
 def severity_text(severity: SeverityScore) -> str:
-    """``high 8.1``, or the rating alone without a score."""
-    return f"{severity.rating} {severity.score:.1f}" if severity.score is not None else severity.rating
+    """The rating, its CVSS score if any, and where it came from: ``high 8.1 (GHSA-…)``,
+    ``medium (GitHub GHSA-…)``, ``low (Debian urgency DEBIAN-CVE-…)``; ``unknown`` alone, and no
+    parenthesis for a rating without a source (reports stored before sources were kept)."""
+    text = f"{severity.rating} {severity.score:.1f}" if severity.score is not None else severity.rating
+    given_by = severity_source_text(severity)
+    return f"{text} ({given_by})" if given_by else text
+
+
+def severity_source_text(severity: SeverityScore) -> str:
+    """Who gave a rating, for people: the source record (``GHSA-…``) for a CVSS score, the origin
+    and the source record (``GitHub GHSA-…``) for a word; ``""`` when the source is not known."""
+    if not severity.source:
+        return ""
+    if severity.score is not None or not severity.origin:
+        return severity.source
+    return f"{severity.origin} {severity.source}"
 
 
 def package_label(report: PlatformReport, finding: Finding) -> str:

@@ -11,11 +11,13 @@
   installed and fixed versions, one location per file the package was found in (a path relative
   to the image root, base id :data:`ROOT_BASE_ID`, with the layer's blob digest in its
   properties), and ``partialFingerprints`` that stay the same while the same flaw is in the same
-  package at the same path of the same platform, whatever its version;
+  package at the same path of the same platform, whatever its version; its properties say where
+  the severity came from (see :func:`severity_properties`);
 - the matcher's problems and skipped packages as tool execution notifications.
 
 ``security-severity`` is the CVSS base score; a rating without a score is given the lowest
-score of its band (critical 9.0, high 7.0, medium 4.0, low 0.1); unknown has none.
+score of its band (critical 9.0, high 7.0, medium 4.0, low 0.1); unknown has none. GitHub code
+scanning reads it from the rule; results carry it too, with their own finding's score.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from shared.errors import InvalidInput
 from shared.vulns.matching import Finding
 from shared.vulns.problems import Problem
 from shared.vulns.purl import parse_purl
-from shared.vulns.report import ImageReport, PlatformReport, level_of, package_label, severity_text
+from shared.vulns.report import ImageReport, PlatformReport, level_of, package_label, severity_source_text
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -55,6 +57,34 @@ def security_severity(finding: Finding) -> str | None:
         return f"{finding.severity.score:.1f}"
     floor = _BAND_FLOOR.get(level_of(finding))
     return f"{floor:.1f}" if floor is not None else None
+
+
+def severity_properties(finding: Finding) -> dict[str, Any]:
+    """A result's severity properties: ``severity`` (the rating), ``security-severity`` (as on
+    rules, when known), ``cvssV3_score`` (or ``cvssV4_score``, ``cvssV2_score``: the base score
+    as a number) and ``cvssVector`` for a CVSS rating, ``severitySource`` (the record that gave
+    the rating) and ``severityOrigin`` (``CVSS_V3``, ``GitHub``, ``Debian urgency``...) when known."""
+    severity = finding.severity
+    properties: dict[str, Any] = {"severity": severity.rating}
+    score = security_severity(finding)
+    if score is not None:
+        properties["security-severity"] = score
+    if severity.score is not None and severity.type.startswith("CVSS_V"):
+        properties[f"cvss{severity.type.removeprefix('CVSS_')}_score"] = severity.score
+        properties["cvssVector"] = severity.vector
+    if severity.source:
+        properties["severitySource"] = severity.source
+    if severity.origin:
+        properties["severityOrigin"] = severity.origin
+    return properties
+
+
+def _severity_phrase(finding: Finding) -> str:
+    """``high 8.1, rated by GHSA-…`` (``medium, rated by GitHub GHSA-…``), or the rating alone."""
+    severity = finding.severity
+    text = f"{severity.rating} {severity.score:.1f}" if severity.score is not None else severity.rating
+    given_by = severity_source_text(severity)
+    return f"{text}, rated by {given_by}" if given_by else text
 
 
 def help_uri(finding: Finding) -> str:
@@ -109,7 +139,7 @@ def _result(report: PlatformReport, finding: Finding, rule_index: int) -> dict[s
     fixed = ", ".join(finding.fixed_versions)
     message = (
         f"{package_label(report, finding)} {finding.installed_version} ({finding.ecosystem}) is affected by {finding.id} "
-        f"({severity_text(finding.severity)}) on {report.platform}. "
+        f"({_severity_phrase(finding)}) on {report.platform}. "
         + (f"Fixed in {fixed}." if fixed else "No fixed version is known.")
     )
     result: dict[str, Any] = {
@@ -136,7 +166,7 @@ def _result(report: PlatformReport, finding: Finding, rule_index: int) -> dict[s
             "installedVersion": finding.installed_version,
             "fixedVersions": list(finding.fixed_versions),
             "aliases": list(finding.aliases),
-            "severity": finding.severity.rating,
+            **severity_properties(finding),
         },
     }
     return result

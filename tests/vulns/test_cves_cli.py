@@ -29,6 +29,7 @@ from testkit.osv_standin import running
 from testkit.registry import RegistryServer
 from testkit.schemas import assert_valid_sarif
 from tests.analysis.helpers import tree
+from tests.vulns.alias_severity import ghsa_record, write_github_database
 from tests.vulns.support import (
     ADVISORIES,
     FINDING_KEYS,
@@ -106,8 +107,9 @@ def test_table_starts_with_the_summary_line(registry: RegistryServer, image: str
     assert lines[1].startswith(f"{image} linux/amd64 sha256:")
     assert re.split(r"\s{2,}", lines[3]) == ["SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED IN"]
     rows = [re.split(r"\s{2,}", line) for line in lines[4:]]
-    assert ["high 8.1", "CVE-2023-43804", "urllib3", "1.26.4", "1.26.17"] in rows
-    assert ["critical 9.8", "CVE-2099-0001", "libssl3 (openssl)", "3.0.19-1~deb12u2", "3.0.19-1~deb12u3"] in rows
+    assert ["high 8.1 (PYSEC-2023-192)", "CVE-2023-43804", "urllib3", "1.26.4", "1.26.17"] in rows
+    assert ["critical 9.8 (DEBIAN-CVE-2099-0001)", "CVE-2099-0001", "libssl3 (openssl)", "3.0.19-1~deb12u2",
+            "3.0.19-1~deb12u3"] in rows  # fmt: skip
     assert ["unknown", "CVE-2099-0002", "zlib1g (zlib)", "1:1.2.13.dfsg-1", "1:1.2.13.dfsg-1+deb12u1"] in rows
     total = int(lines[0].split()[0])
     assert total == len(rows) and sum(row[2] == "stdlib" for row in rows) > 50
@@ -123,6 +125,11 @@ def test_json_covers_every_platform(registry: RegistryServer, image: str, adviso
     assert (amd64["platform"], arm64["platform"]) == ("linux/amd64", "linux/arm64")
     assert amd64["os"]["id"] == "debian" and amd64["counts"]["total"] == len(amd64["findings"]) > 50
     assert amd64["counts"]["critical"] == 2 and all(set(f) == FINDING_KEYS for f in amd64["findings"])
+    cookie = next(f for f in amd64["findings"] if f["id"] == "CVE-2023-43804")
+    assert cookie["severity"] == {
+        "rating": "high", "score": 8.1, "type": "CVSS_V3", "vector": "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:N",
+        "source": "PYSEC-2023-192", "origin": "CVSS_V3",
+    }  # fmt: skip
     assert arm64["findings"] == [] and [s["code"] for s in arm64["skipped"]] == ["unsupported-package"] * 2
     skipped = "; ".join(f"unsupported-package: {s['message']} ({s['package']})" for s in arm64["skipped"])
     assert err == f"lookout: 2 packages of linux/arm64 have no OSV ecosystem: {skipped}\n"
@@ -153,6 +160,27 @@ def test_severity_and_fixable_filters(registry: RegistryServer, image: str, advi
     assert out.splitlines()[0] == "0 vulnerabilities: 0 critical, 0 high, 0 medium, 0 low, 0 unknown (0 fixable)"
     with pytest.raises(InvalidInput, match="unknown severity severe"):
         run(registry, [image, *options, "--severity", "severe", *sources(advisories)])
+
+
+def test_githubs_database_rates_what_pypa_leaves_unknown(
+    registry: RegistryServer, image: str, advisories: list[str], tmp_path: Path
+) -> None:
+    """``--severity critical,high`` misses CVE-2021-33503 with PyPA's records alone (they carry no
+    rating); with GitHub's database beside them, the finding is high, and says who rated it."""
+    options, _ = login(registry)
+    github = write_github_database(tmp_path / "advisory-database", [
+        ghsa_record("GHSA-q2q7-5pp4-w6pg", "2021-05-24T18:14:26Z", "CVE-2021-33503",
+                    "Catastrophic backtracking in URL authority parser when passed URL containing many @ characters",
+                    "PyPI", "urllib3", [[{"introduced": "0"}, {"fixed": "1.26.5"}]], "HIGH",
+                    [("CVSS_V3", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H")], "CWE-400"),
+    ])  # fmt: skip
+    args = [image, *options, "--platform", "linux/amd64", "--severity", "critical,high"]
+    _, without, _ = run(registry, [*args, *sources(advisories)])
+    assert "CVE-2021-33503" not in without
+    code, out, err = run(registry, [*args, *sources([*advisories, str(github)])])
+    assert code == 0 and err == ""
+    rows = [re.split(r"\s{2,}", line) for line in out.splitlines()[4:]]
+    assert ["high 7.5 (GHSA-q2q7-5pp4-w6pg)", "CVE-2021-33503", "urllib3", "1.26.4", "1.26.5"] in rows
 
 
 def test_exit_code_when_asked(registry: RegistryServer, image: str, advisories: list[str]) -> None:

@@ -7,6 +7,7 @@ from shared.vulns.index import ImportResult, MemoryIndex
 from shared.vulns.model import Advisory
 from shared.vulns.packages import OsvQuery, PackageKey, PackageRef, osv_query
 from shared.vulns.problems import Problem
+from tests.vulns.alias_severity import check_severity_by_id
 from tests.vulns.support import GO, PYPA, advisory, affected
 
 
@@ -121,3 +122,18 @@ def test_lookup_of_queries_with_release_less_fallbacks() -> None:
     index.import_records([debian])
     query = OsvQuery("Debian:12", "glibc", "2.36-9", (PackageKey("Debian:12", "glibc"), PackageKey("Debian", "glibc")))
     assert [a.id for a in index.lookup([query]).for_query(query)] == ["DSA-1-1"]
+
+
+def test_ratings_filed_by_id_follow_imports() -> None:
+    check_severity_by_id(MemoryIndex())
+
+
+def test_the_shipped_data_files_the_ratings_of_the_records_that_rate_themselves(
+    real_index: tuple[MemoryIndex, ImportResult],
+) -> None:
+    index, _ = real_index
+    werkzeug = index.get("PYSEC-2023-221")
+    assert werkzeug is not None and set(werkzeug.aliases) == {"CVE-2023-46136", "GHSA-hrfv-mqp8-q5rw"}
+    ratings = index.severities(["PYSEC-2023-221", "CVE-2023-46136", "GHSA-hrfv-mqp8-q5rw", "PYSEC-2021-142", "GO-2022-1059"])
+    assert set(ratings) == {"PYSEC-2023-221", "CVE-2023-46136", "GHSA-hrfv-mqp8-q5rw"}
+    assert {(r.rating, r.score, r.source) for r in ratings.values()} == {("high", 7.5, "PYSEC-2023-221")}

@@ -2,19 +2,50 @@
 
 from __future__ import annotations
 
-from shared.vulns.index import ImportResult, MemoryIndex
+import io
+import json
+from collections.abc import Collection, Mapping, Sequence
+
+from shared.vulns.debian_tracker import TrackerFeed
+from shared.vulns.index import ImportResult, Lookup, MemoryIndex
 from shared.vulns.matching import Matcher, package_keys, primary_id
-from shared.vulns.packages import PackageKey, PackageRef
+from shared.vulns.packages import OsvQuery, PackageKey, PackageRef
+from shared.vulns.severity import UNKNOWN, SeverityScore
 from tests.vulns.support import advisory, affected
 
 V3_HIGH = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"  # 7.5
 V3_CRITICAL = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"  # 9.8
+DEBIAN_TRACKER = "debian-security-tracker"
 
 
 def _index(*records: object) -> MemoryIndex:
     index = MemoryIndex()
     index.import_records(records)  # type: ignore[arg-type]
     return index
+
+
+class _Recording:
+    """An advisory source answering from an index and recording the severity questions asked."""
+
+    def __init__(self, index: MemoryIndex) -> None:
+        self.index = index
+        self.asked: list[list[str]] = []
+
+    @property
+    def snapshot(self) -> str:
+        return self.index.snapshot
+
+    def lookup(self, queries: Sequence[OsvQuery]) -> Lookup:
+        return self.index.lookup(queries)
+
+    def severities(self, ids: Collection[str]) -> Mapping[str, SeverityScore]:
+        self.asked.append(list(ids))
+        return self.index.severities(ids)
+
+
+def _openssl(version: str) -> PackageRef:
+    return PackageRef(f"pkg:deb/debian/libssl3@{version}?arch=amd64", name="libssl3", version=version,
+                      source_name="openssl", distro_id="debian", distro_version="12")  # fmt: skip
 
 
 def test_primary_id_rule() -> None:
@@ -152,3 +183,119 @@ def test_a_realistic_python_image(real_index: tuple[MemoryIndex, ImportResult]) 
     assert report.counts.total == len(report.findings)
     assert sum(getattr(report.counts, r) for r in ("critical", "high", "medium", "low", "unknown")) == report.counts.total
     assert all(f.references for f in report.findings)
+
+
+def test_a_finding_without_a_rating_borrows_its_aliases_rating_in_one_call() -> None:
+    """GitHub's record of the flaw starts at 5.1, PyPA's at 0: at 3.12 only PyPA's (unrated) record
+    matches, and the finding takes the GitHub record's rating through the shared ids."""
+    source = _Recording(
+        _index(
+            advisory(
+                "PYSEC-2021-142",
+                affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.4")),
+                aliases=["CVE-2020-14343", "GHSA-8q59-q68h-6hv4"],
+            ),
+            advisory(
+                "GHSA-8q59-q68h-6hv4",
+                affected("PyPI", "PyYAML", ("introduced", "5.1"), ("fixed", "5.4")),
+                aliases=["CVE-2020-14343"],
+                severity=[{"type": "CVSS_V3", "score": V3_CRITICAL}],
+                database_specific={"severity": "CRITICAL", "github_reviewed": True},
+            ),
+            advisory(
+                "PYSEC-2020-96",
+                affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.3.1")),
+                aliases=["CVE-2020-1747"],
+                severity=[{"type": "CVSS_V3", "score": V3_HIGH}],
+            ),
+            advisory("PYSEC-2019-1", affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.1")), aliases=["CVE-2019-1"]),
+        )
+    )
+    report = Matcher(source).match([PackageRef("pkg:pypi/pyyaml@3.12")])
+    by_id = {f.id: f for f in report.findings}
+    borrowed = by_id["CVE-2020-14343"]
+    assert borrowed.advisory_ids == ("PYSEC-2021-142",)
+    assert borrowed.severity == SeverityScore("critical", 9.8, "CVSS_V3", V3_CRITICAL, "GHSA-8q59-q68h-6hv4", "CVSS_V3")
+    assert by_id["CVE-2020-1747"].severity == SeverityScore("high", 7.5, "CVSS_V3", V3_HIGH, "PYSEC-2020-96", "CVSS_V3")
+    assert by_id["CVE-2019-1"].severity == UNKNOWN  # no record anywhere rates it
+    assert (report.counts.critical, report.counts.high, report.counts.unknown) == (1, 1, 1)
+    assert [f.id for f in report.findings] == ["CVE-2020-14343", "CVE-2020-1747", "CVE-2019-1"]
+    # One call, only for the findings still unknown: each one's GHSA ids first, then CVE ids, then the rest.
+    assert source.asked == [["CVE-2019-1", "GHSA-8q59-q68h-6hv4", "PYSEC-2019-1", "CVE-2020-14343", "PYSEC-2021-142"]]
+    Matcher(source).match([PackageRef("pkg:pypi/pyyaml@5.3.1")])  # only GitHub's record matches: rated, nothing asked
+    assert len(source.asked) == 1
+
+
+def test_a_distributions_own_rating_beats_an_aliases_cvss_for_os_packages() -> None:
+    github = {"severity": [{"type": "CVSS_V3", "score": V3_CRITICAL}]}
+    index = _index(
+        advisory(
+            "DEBIAN-CVE-2099-0005",
+            affected("Debian:12", "openssl", ("introduced", "0"), ("fixed", "3.0.20-1")),
+            upstream=["CVE-2099-0005"],
+            database_specific={"source": DEBIAN_TRACKER, "urgency": "low"},
+        ),
+        advisory("GHSA-aaaa-aaaa-aaaa", affected("npm", "x", ("introduced", "0")), aliases=["CVE-2099-0005"], **github),
+        advisory(
+            "DEBIAN-CVE-2099-0006",
+            affected("Debian:12", "openssl", ("introduced", "0"), ("fixed", "3.0.20-1")),
+            upstream=["CVE-2099-0006"],
+            database_specific={"source": DEBIAN_TRACKER, "urgency": "not yet assigned"},
+        ),
+        advisory("GHSA-bbbb-bbbb-bbbb", affected("npm", "y", ("introduced", "0")), aliases=["CVE-2099-0006"], **github),
+    )
+    report = Matcher(index).match([_openssl("3.0.19-1")])
+    by_id = {f.id: f for f in report.findings}
+    assert by_id["DEBIAN-CVE-2099-0005"].severity == SeverityScore(
+        "low", None, "database_specific", "", "DEBIAN-CVE-2099-0005", "Debian urgency"
+    )
+    # No urgency yet: the upstream CVE's rating, borrowed from the GitHub record carrying it.
+    assert by_id["DEBIAN-CVE-2099-0006"].severity == SeverityScore(
+        "critical", 9.8, "CVSS_V3", V3_CRITICAL, "GHSA-bbbb-bbbb-bbbb", "CVSS_V3"
+    )
+
+
+def test_a_language_package_prefers_an_aliases_rating_to_a_distributions_word() -> None:
+    index = _index(
+        advisory("UBUNTU-CVE-2099-7", affected("PyPI", "a", ("introduced", "0")), aliases=["CVE-2099-7"],
+                 severity=[{"type": "Ubuntu", "score": "low"}]),
+        advisory("GHSA-cccc-cccc-cccc", affected("npm", "a", ("introduced", "0")), aliases=["CVE-2099-7"],
+                 database_specific={"severity": "HIGH"}),
+        advisory("UBUNTU-CVE-2099-8", affected("PyPI", "a", ("introduced", "0")), severity=[{"type": "Ubuntu", "score": "low"}]),
+    )  # fmt: skip
+    by_id = {f.id: f for f in Matcher(index).match([PackageRef("pkg:pypi/a@1.0")]).findings}
+    assert by_id["CVE-2099-7"].severity == SeverityScore("high", None, "database_specific", "", "GHSA-cccc-cccc-cccc", "GitHub")
+    assert by_id["UBUNTU-CVE-2099-8"].severity == SeverityScore("low", None, "Ubuntu", "", "UBUNTU-CVE-2099-8", "Ubuntu priority")
+
+
+def test_debian_tracker_records_are_rated_by_their_releases_urgency() -> None:
+    """Records read from the Debian security tracker's JSON: each release's urgency rates its own
+    entry; a release without one borrows the CVE's rating from a record that carries it."""
+    repositories = {"bookworm": "3.0.19-1~deb12u2"}
+    tracker = {
+        "openssl": {
+            "CVE-2099-0010": {"description": "crafted", "releases": {
+                "bookworm": {"status": "open", "urgency": "medium", "repositories": repositories},
+                "trixie": {"status": "open", "urgency": "high**", "repositories": {"trixie": "3.5.0-1"}},
+            }},
+            "CVE-2099-0011": {"description": "crafted", "releases": {
+                "bookworm": {"status": "resolved", "fixed_version": "3.0.20-1", "urgency": "not yet assigned",
+                             "repositories": repositories},
+                "trixie": {"status": "open", "urgency": "low", "repositories": {"trixie": "3.5.0-1"}},
+            }},
+        }
+    }  # fmt: skip
+    index = MemoryIndex()
+    result = index.import_records(TrackerFeed(io.BytesIO(json.dumps(tracker).encode())).read())
+    assert (result.added, result.problems) == (2, ())
+    index.import_records(
+        [advisory("GHSA-dddd-dddd-dddd", affected("npm", "z", ("introduced", "0")), aliases=["CVE-2099-0011"],
+                  severity=[{"type": "CVSS_V3", "score": V3_CRITICAL}])]
+    )  # fmt: skip
+    by_id = {f.id: f for f in Matcher(index).match([_openssl("3.0.19-1~deb12u2")]).findings}
+    assert by_id["CVE-2099-0010"].severity == SeverityScore(
+        "medium", None, "database_specific", "", "DEBIAN-TRACKER-CVE-2099-0010-openssl", "Debian urgency"
+    )
+    assert by_id["CVE-2099-0011"].severity == SeverityScore(
+        "critical", 9.8, "CVSS_V3", V3_CRITICAL, "GHSA-dddd-dddd-dddd", "CVSS_V3"
+    )

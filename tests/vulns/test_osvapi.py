@@ -17,7 +17,9 @@ from shared.vulns.matching import Matcher
 from shared.vulns.model import Advisory
 from shared.vulns.osvapi import DEFAULT_RETRY, OsvApiClient, OsvApiSource
 from shared.vulns.packages import PackageKey, PackageRef, osv_query
+from shared.vulns.severity import SeverityScore
 from testkit.osv_standin import OsvStandIn, running
+from tests.vulns.support import advisory, affected
 
 PACKAGES = [
     PackageRef("pkg:pypi/django@3.2.0"),
@@ -27,6 +29,7 @@ PACKAGES = [
     PackageRef("pkg:golang/golang.org/x/text@v0.3.7"),
 ]
 JINJA2 = [osv_query(PackageRef("pkg:pypi/jinja2@2.10"))]
+V3_CRITICAL = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"  # 9.8
 
 
 @pytest.fixture
@@ -72,12 +75,61 @@ def test_findings_from_the_api_equal_findings_from_the_mirror(
 
 
 def test_records_are_fetched_once_and_cached(standin: OsvStandIn) -> None:
+    """Records for lookups, and ids asked for severities (at most 100 a call), are fetched once each."""
     source = OsvApiSource(_client(standin))
     Matcher(source).match(PACKAGES)
-    fetched = sum(1 for method, _ in standin.log if method == "GET")
-    assert fetched > 50
+    first = [path for method, path in standin.log if method == "GET"]
+    assert len(first) > 50
     Matcher(source).match(PACKAGES)
-    assert sum(1 for method, _ in standin.log if method == "GET") == fetched
+    fetched = [path for method, path in standin.log if method == "GET"]
+    assert len(fetched) == len(set(fetched))
+    Matcher(source).match(PACKAGES)
+    assert sum(1 for method, _ in standin.log if method == "GET") == len(fetched)
+
+
+def _pyyaml_records() -> list[Advisory]:
+    """PyPA's unrated record of CVE-2017-18342 and GitHub's rated one, whose range ends earlier (4.1)."""
+    return [
+        advisory("PYSEC-2018-49", affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.1")),
+                 aliases=["CVE-2017-18342", "GHSA-rprw-h62v-c2w7"]),
+        advisory("GHSA-rprw-h62v-c2w7", affected("PyPI", "PyYAML", ("introduced", "0"), ("fixed", "4.1")),
+                 aliases=["CVE-2017-18342"], severity=[{"type": "CVSS_V3", "score": V3_CRITICAL}],
+                 database_specific={"severity": "CRITICAL"}),
+        advisory("PYSEC-2099-1", affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.1")), aliases=["CVE-2099-1"]),
+    ]  # fmt: skip
+
+
+def test_an_unrated_finding_borrows_the_rating_of_a_record_fetched_by_id() -> None:
+    with running(_pyyaml_records()) as standin:
+        source = OsvApiSource(_client(standin))
+        report = Matcher(source).match([PackageRef("pkg:pypi/pyyaml@4.2b1")])
+        by_id = {f.id: f for f in report.findings}
+        assert by_id["CVE-2017-18342"].advisory_ids == ("PYSEC-2018-49",)
+        assert by_id["CVE-2017-18342"].severity == SeverityScore(
+            "critical", 9.8, "CVSS_V3", V3_CRITICAL, "GHSA-rprw-h62v-c2w7", "CVSS_V3"
+        )
+        assert by_id["CVE-2099-1"].severity == SeverityScore()
+        # GitHub's record was fetched by id; it also rated its alias CVE-2017-18342, which was not fetched.
+        # CVE-2099-1 is unknown to the API (404), and that is remembered too.
+        gets = [path for method, path in standin.log if method == "GET"]
+        assert sorted(gets) == [
+            "/v1/vulns/CVE-2099-1", "/v1/vulns/GHSA-rprw-h62v-c2w7", "/v1/vulns/PYSEC-2018-49", "/v1/vulns/PYSEC-2099-1",
+        ]  # fmt: skip
+        again = Matcher(source).match([PackageRef("pkg:pypi/pyyaml@4.2b1")])
+        assert again.findings == report.findings
+        assert sum(1 for method, _ in standin.log if method == "GET") == len(gets)
+
+
+def test_severity_fetches_are_bounded_per_call() -> None:
+    with running(_pyyaml_records()) as standin:
+        source = OsvApiSource(_client(standin), max_severity_fetches=1)
+        asked = ["GHSA-rprw-h62v-c2w7", "CVE-2099-1", "CVE-2017-18342"]
+        first = source.severities(asked)
+        rated = SeverityScore("critical", 9.8, "CVSS_V3", V3_CRITICAL, "GHSA-rprw-h62v-c2w7", "CVSS_V3")
+        assert first == {"GHSA-rprw-h62v-c2w7": rated, "CVE-2017-18342": rated}  # the alias came with the record
+        assert [path for method, path in standin.log if method == "GET"] == ["/v1/vulns/GHSA-rprw-h62v-c2w7"]
+        assert source.severities(asked) == first
+        assert [path for method, path in standin.log if method == "GET"][1:] == ["/v1/vulns/CVE-2099-1"]
 
 
 def test_long_answers_are_paged(standin: OsvStandIn) -> None:

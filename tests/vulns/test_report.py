@@ -31,9 +31,11 @@ from shared.vulns.report import (
     parse_levels,
     platform_json,
     select,
+    severity_text,
     summary_line,
 )
 from shared.vulns.sbom_refs import package_ref
+from shared.vulns.severity import UNKNOWN, SeverityScore
 from testkit.images import push_image
 from testkit.registry import RegistryServer
 from tests.analysis.helpers import squashed, tree
@@ -45,14 +47,6 @@ from tests.vulns.support import (
 )
 
 """A real Go executable (Debian's docker-registry, go1.19.8): its standard library has many Go advisories."""
-
-
-
-
-
-
-
-
 
 
 def push_vulnerable_image(registry: RegistryServer) -> tuple[str, str]:
@@ -67,8 +61,6 @@ def analysis(registry: RegistryServer) -> Iterator[ImageAnalysis]:
     repository, tag = push_vulnerable_image(registry)
     with registry.client(registry.readonly) as client:
         yield analyze_image(client, repository, tag)
-
-
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +220,10 @@ def test_finding_json_shape_and_round_trip(amd64: PlatformReport, analysis: Imag
     document = finding_json(finding, amd64.locations(finding))
     assert set(document) == FINDING_KEYS
     assert document["package"] == "pkg:pypi/urllib3@1.26.4"
-    assert document["severity"] == {"rating": "high", "score": 8.1, "type": "CVSS_V3", "vector": finding.severity.vector}
+    assert document["severity"] == {
+        "rating": "high", "score": 8.1, "type": "CVSS_V3", "vector": "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:N",
+        "source": "PYSEC-2023-192", "origin": "CVSS_V3",
+    }  # fmt: skip
     metadata = f"{SITE_PACKAGES}/urllib3-1.26.4.dist-info/METADATA"
     assert document["locations"] == [{"path": metadata, "layer": analysis.platforms[0].layers[1].digest}]
     assert document["modified"].endswith("Z") and all(set(r) == {"type", "url"} for r in document["references"])
@@ -237,6 +232,34 @@ def test_finding_json_shape_and_round_trip(amd64: PlatformReport, analysis: Imag
         assert finding_from_json(json.loads(text)) == each
     with pytest.raises(InvalidInput):
         finding_from_json({"id": "x"})
+
+
+def test_findings_stored_before_severity_sources_still_read(amd64: PlatformReport) -> None:
+    finding = by_package(amd64, "urllib3")["CVE-2023-43804"]
+    document = json.loads(json.dumps(finding_json(finding)))
+    del document["severity"]["source"], document["severity"]["origin"]
+    old = finding_from_json(document)
+    assert old.severity == SeverityScore("high", 8.1, "CVSS_V3", finding.severity.vector)
+    assert (old.severity.source, old.severity.origin) == ("", "")
+    assert severity_text(old.severity) == "high 8.1"
+    assert (
+        finding_from_json({**document, "severity": {"rating": "unknown", "score": None, "type": "", "vector": ""}}).severity
+        == UNKNOWN
+    )
+
+
+def test_severity_text_names_who_rated() -> None:
+    assert (
+        severity_text(SeverityScore("high", 7.5, "CVSS_V3", "v", "GHSA-aaaa-bbbb-cccc", "CVSS_V3"))
+        == "high 7.5 (GHSA-aaaa-bbbb-cccc)"
+    )
+    assert severity_text(SeverityScore("medium", None, "database_specific", "", "GHSA-aaaa-bbbb-cccc", "GitHub")) == (
+        "medium (GitHub GHSA-aaaa-bbbb-cccc)"
+    )
+    assert severity_text(SeverityScore("low", None, "database_specific", "", "DEBIAN-CVE-2099-1", "Debian urgency")) == (
+        "low (Debian urgency DEBIAN-CVE-2099-1)"
+    )
+    assert severity_text(UNKNOWN) == "unknown"
 
 
 def test_platform_and_image_json(report: ImageReport, amd64: PlatformReport) -> None:
@@ -272,10 +295,11 @@ def test_table_starts_with_the_summary_line(report: ImageReport, amd64: Platform
     assert re.split(r"\s{2,}", lines[3]) == ["SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED IN"]
     rows = [re.split(r"\s{2,}", line) for line in lines[4:]]
     assert len(rows) == len(amd64.findings)
-    assert ["high 8.1", "CVE-2023-43804", "urllib3", "1.26.4", "1.26.17"] in rows
-    assert ["critical 9.8", "CVE-2099-0001", "libssl3 (openssl)", "3.0.19-1~deb12u2", "3.0.19-1~deb12u3"] in rows
+    assert ["high 8.1 (PYSEC-2023-192)", "CVE-2023-43804", "urllib3", "1.26.4", "1.26.17"] in rows
+    assert ["critical 9.8 (DEBIAN-CVE-2099-0001)", "CVE-2099-0001", "libssl3 (openssl)", "3.0.19-1~deb12u2",
+            "3.0.19-1~deb12u3"] in rows  # fmt: skip
     assert ["unknown", "CVE-2023-24539", "stdlib", "1.19.8", "1.19.9"] in rows
-    assert rows[0][0] == "critical 9.8"
+    assert rows[0][0] == "critical 9.8 (DEBIAN-CVE-2099-0001)"
 
 
 def test_text_without_findings_or_platforms(amd64: PlatformReport) -> None:

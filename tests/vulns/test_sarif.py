@@ -23,8 +23,8 @@ from shared.vulns.index import MemoryIndex
 from shared.vulns.matching import Finding
 from shared.vulns.model import Advisory, Reference
 from shared.vulns.report import ImageReport, PlatformReport, match_image, select
-from shared.vulns.sarif import FINGERPRINT, ROOT_BASE_ID, SARIF_SCHEMA, fingerprint, help_uri, to_sarif
-from shared.vulns.severity import UNKNOWN
+from shared.vulns.sarif import FINGERPRINT, ROOT_BASE_ID, SARIF_SCHEMA, fingerprint, help_uri, severity_properties, to_sarif
+from shared.vulns.severity import UNKNOWN, SeverityScore
 from testkit.images import push_image, push_index
 from testkit.registry import RegistryServer
 from testkit.schemas import assert_valid_sarif, sarif_errors, sarif_schema
@@ -112,7 +112,8 @@ def test_one_result_per_finding_with_level_and_location(
     (cookie,) = results_for(sarif, "CVE-2023-43804")
     assert cookie["level"] == "error"
     assert cookie["message"]["text"] == (
-        "urllib3 1.26.4 (PyPI) is affected by CVE-2023-43804 (high 8.1) on linux/amd64. Fixed in 1.26.17."
+        "urllib3 1.26.4 (PyPI) is affected by CVE-2023-43804 (high 8.1, rated by PYSEC-2023-192) on linux/amd64. "
+        "Fixed in 1.26.17."
     )
     (location,) = cookie["locations"]
     assert location["physicalLocation"]["artifactLocation"] == {
@@ -121,18 +122,29 @@ def test_one_result_per_finding_with_level_and_location(
     }
     assert location["properties"] == {"layer": analysis.platforms[0].layers[1].digest}
     assert cookie["properties"]["fixedVersions"] == ["1.26.17"] and cookie["properties"]["platform"] == "linux/amd64"
+    severity = {k: v for k, v in cookie["properties"].items() if k.startswith(("severity", "security", "cvss"))}
+    assert severity == {
+        "severity": "high",
+        "security-severity": "8.1",
+        "cvssV3_score": 8.1,
+        "cvssVector": "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:N",
+        "severitySource": "PYSEC-2023-192",
+        "severityOrigin": "CVSS_V3",
+    }
     (medium,) = results_for(sarif, "CVE-2023-45803")
     assert medium["level"] == "warning"
     (go,) = results_for(sarif, "CVE-2023-24539")
     assert go["level"] == "warning"
+    assert not any(k.startswith(("security", "cvss", "severityS", "severityO")) for k in go["properties"])
+    assert go["properties"]["severity"] == "unknown"
     assert go["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "usr/local/bin/registry"
     debian = results_for(sarif, "CVE-2099-0001")
     assert sorted(r["properties"]["purl"].split("@")[0] for r in debian) == ["pkg:deb/debian/libssl3", "pkg:deb/debian/openssl"]
     assert all(r["level"] == "error" for r in debian)
     (libssl,) = results_for(sarif, "CVE-2099-0001", "pkg:deb/debian/libssl3@")
     assert libssl["message"]["text"] == (
-        "libssl3 (openssl) 3.0.19-1~deb12u2 (Debian:12) is affected by CVE-2099-0001 (critical 9.8) on linux/amd64. "
-        "Fixed in 3.0.19-1~deb12u3."
+        "libssl3 (openssl) 3.0.19-1~deb12u2 (Debian:12) is affected by CVE-2099-0001 (critical 9.8, rated by "
+        "DEBIAN-CVE-2099-0001) on linux/amd64. Fixed in 3.0.19-1~deb12u3."
     )
 
 
@@ -176,6 +188,23 @@ def test_an_image_without_findings_is_an_empty_valid_run(report: ImageReport) ->
     assert_valid_sarif(document)
     run = document["runs"][0]
     assert run["results"] == [] and run["tool"]["driver"]["rules"] == [] and run["tool"]["driver"]["version"] == "1.2.3"
+
+
+def test_a_word_rating_and_a_borrowed_one_in_result_properties(report: ImageReport) -> None:
+    amd64 = report.platforms[0]
+    finding = next(f for f in amd64.findings if f.id == "CVE-2023-24539")
+    word = SeverityScore("medium", None, "database_specific", "", "GHSA-aaaa-bbbb-cccc", "GitHub")
+    platform = PlatformReport("linux/amd64", amd64.digest, amd64.os,
+                              replace(amd64.match, findings=(replace(finding, severity=word),)), amd64.packages)  # fmt: skip
+    document = to_sarif(ImageReport("registry.test/app:1", "sha256:" + "1" * 64, (platform,)))
+    assert_valid_sarif(document)
+    (result,) = document["runs"][0]["results"]
+    assert "(medium, rated by GitHub GHSA-aaaa-bbbb-cccc)" in result["message"]["text"]
+    assert severity_properties(replace(finding, severity=word)) == {
+        "severity": "medium", "security-severity": "4.0", "severitySource": "GHSA-aaaa-bbbb-cccc", "severityOrigin": "GitHub",
+    }  # fmt: skip
+    v4 = SeverityScore("high", 8.7, "CVSS_V4", "CVSS:4.0/AV:N", "GHSA-aaaa-bbbb-cccc", "CVSS_V4")
+    assert severity_properties(replace(finding, severity=v4))["cvssV4_score"] == 8.7
 
 
 def test_help_uri_preference() -> None:

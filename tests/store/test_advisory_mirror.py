@@ -1,0 +1,108 @@
+"""The Table storage advisory mirror on Azurite: ratings filed by id, kept in step with imports,
+read back by point reads, and rows of the first record layout brought up to date."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.store import advisory_mirror
+from shared.store.advisory_rows import RECORD_LAYOUT, record_layout, severity_row_key
+from shared.store.azure import Tables
+from shared.vulns.index import MemoryIndex
+from shared.vulns.matching import Matcher
+from shared.vulns.model import Advisory
+from shared.vulns.packages import PackageKey, PackageRef
+from shared.vulns.severity import SeverityScore
+from shared.wiring import Services
+from tests.vulns.alias_severity import V3_CRITICAL, check_severity_by_id
+from tests.vulns.support import advisory, affected
+
+PYYAML_GHSA = SeverityScore("critical", 9.8, "CVSS_V3", V3_CRITICAL, "GHSA-8q59-q68h-6hv4", "CVSS_V3")
+
+
+def _pyyaml_records() -> list[Advisory]:
+    """PyPA's unrated record of CVE-2020-14343 and GitHub's rated one, which starts later (5.1)."""
+    return [
+        advisory(
+            "PYSEC-2021-142",
+            affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.4")),
+            aliases=["CVE-2020-14343", "GHSA-8q59-q68h-6hv4"],
+        ),
+        advisory(
+            "GHSA-8q59-q68h-6hv4",
+            affected("PyPI", "PyYAML", ("introduced", "5.1"), ("fixed", "5.4")),
+            aliases=["CVE-2020-14343"],
+            severity=[{"type": "CVSS_V3", "score": V3_CRITICAL}],
+            database_specific={"severity": "CRITICAL", "github_reviewed": True},
+        ),
+        advisory("PYSEC-2019-1", affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.1")), aliases=["CVE-2019-1"]),
+    ]
+
+
+def _tables(svc: Services) -> Tables:
+    return Tables(svc.settings.storage, svc.settings.table_prefix)
+
+
+def test_ratings_filed_by_id_follow_imports(svc: Services) -> None:
+    check_severity_by_id(svc.advisories)
+
+
+def test_matching_from_the_mirror_borrows_like_the_memory_index(svc: Services) -> None:
+    svc.advisories.import_records(_pyyaml_records())
+    memory = MemoryIndex()
+    memory.import_records(_pyyaml_records())
+    packages = [PackageRef("pkg:pypi/pyyaml@3.12"), PackageRef("pkg:pypi/pyyaml@5.3")]
+    from_tables = Matcher(svc.advisories).match(packages)
+    assert from_tables.findings == Matcher(memory).match(packages).findings
+    old = {f.id: f.severity for f in from_tables.findings if f.installed_version == "3.12"}
+    assert old == {"CVE-2020-14343": PYYAML_GHSA, "CVE-2019-1": SeverityScore()}
+
+
+def test_point_reads_are_bounded_per_call_and_cached(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    svc.advisories.import_records(_pyyaml_records())
+    monkeypatch.setattr(advisory_mirror, "MAX_SEVERITY_READS", 1)
+    asked = ["CVE-2019-1", "CVE-2020-14343", "GHSA-8q59-q68h-6hv4"]
+    assert dict(svc.advisories.severities(asked)) == {}  # only CVE-2019-1 was read: no rating
+    assert dict(svc.advisories.severities(asked)) == {"CVE-2020-14343": PYYAML_GHSA}
+    assert dict(svc.advisories.severities(asked)) == {"CVE-2020-14343": PYYAML_GHSA, "GHSA-8q59-q68h-6hv4": PYYAML_GHSA}
+
+
+def test_rows_of_the_first_layout_are_rewritten_once(svc: Services) -> None:
+    """A mirror filled before ratings were filed by id: record rows without layout, names or
+    rating, no severity rows. Importing the same data again brings them up to date."""
+    records = _pyyaml_records()
+    svc.advisories.import_records(records)
+    tables = _tables(svc)
+    record_table, severity_table = tables.table("advisoryrecords"), tables.table("advisoryseverity")
+    for entity in list(record_table.list_entities()):
+        first = {k: v for k, v in entity.items() if k in ("PartitionKey", "RowKey", "digest", "modified", "withdrawn")
+                 or k.startswith("keys_")}  # fmt: skip
+        record_table.upsert_entity(first, mode="replace")  # type: ignore[arg-type]
+    for name in ("CVE-2020-14343", "GHSA-8q59-q68h-6hv4"):
+        severity_table.delete_entity(*severity_row_key(name))
+    stale = advisory_mirror.TableAdvisoryIndex(tables)
+    assert dict(stale.severities(["CVE-2020-14343"])) == {}
+
+    again = stale.import_records(records)
+    assert (again.changed, again.unchanged) == (0, 3)
+    assert again.changed_keys == {PackageKey("PyPI", "pyyaml")}  # its findings may now borrow a rating
+    assert all(record_layout(e) == RECORD_LAYOUT for e in record_table.list_entities())
+    assert {(e["RowKey"], e["source"]) for e in severity_table.list_entities()} == {
+        ("CVE-2020-14343", "GHSA-8q59-q68h-6hv4"),
+        ("GHSA-8q59-q68h-6hv4", "GHSA-8q59-q68h-6hv4"),
+    }
+    fresh = advisory_mirror.TableAdvisoryIndex(tables)
+    assert dict(fresh.severities(["CVE-2020-14343"])) == {"CVE-2020-14343": PYYAML_GHSA}
+    assert fresh.import_records(records).changed_keys == frozenset()  # nothing left to rewrite
+
+
+def test_an_import_stopped_half_way_is_finished_by_the_next(svc: Services) -> None:
+    """Rows already deleted by an import that stopped before its record rows do not fail the next."""
+    svc.advisories.import_records(_pyyaml_records())
+    severity_table = _tables(svc).table("advisoryseverity")
+    severity_table.delete_entity(*severity_row_key("CVE-2020-14343"))
+    pypa_only = [record for record in _pyyaml_records() if record.id.startswith("PYSEC-")]
+    result = svc.advisories.import_records(pypa_only, complete_ecosystems=["PyPI"])
+    assert (result.removed, result.changed_keys) == (1, frozenset({PackageKey("PyPI", "pyyaml")}))
+    assert list(severity_table.list_entities()) == []
+    assert dict(svc.advisories.severities(["CVE-2020-14343", "GHSA-8q59-q68h-6hv4"])) == {}
