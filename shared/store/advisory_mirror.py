@@ -33,6 +33,7 @@ from shared.store.advisory_rows import (
     SNAPSHOT_ROW,
     advisory_from_entity,
     as_datetime,
+    ecosystems_of,
     keys_from_record_entity,
     names_from_record_entity,
     package_entities,
@@ -50,7 +51,7 @@ from shared.store.advisory_rows import (
 from shared.store.azure import Tables, storage_errors
 from shared.store.keys import encode_key
 from shared.vulns.errors import InvalidAdvisory
-from shared.vulns.index import ImportResult, Lookup, advisory_keys, dedupe, snapshot_of
+from shared.vulns.index import ImportResult, Lookup, advisory_keys, dedupe, ecosystem_counts, snapshot_of
 from shared.vulns.model import Advisory
 from shared.vulns.packages import OsvQuery, PackageKey
 from shared.vulns.problems import Problem
@@ -118,6 +119,7 @@ class TableAdvisoryIndex:
         self._cached_snapshot: str | None = None
         self._partitions: dict[str, dict[PackageKey, tuple[Advisory, ...]]] = {}
         self._severities: dict[str, SeverityScore] = {}
+        self._computed_coverage: tuple[str, dict[str, int]] | None = None
 
     @property
     def snapshot(self) -> str:
@@ -151,6 +153,26 @@ class TableAdvisoryIndex:
                 self._partitions[ecosystem] = self._load_partition(ecosystem, problems)
             found = {key: self._partitions[key.ecosystem].get(key, ()) for key in needed}
         return Lookup(records=found, problems=tuple(problems))
+
+    def coverage(self) -> Mapping[str, int]:
+        """Records per ecosystem, as the last import left them (``{}`` before any). A snapshot row
+        written without the counts has them computed once from the record rows."""
+        with storage_errors("read the advisory snapshot"):
+            try:
+                entity = self._tables.table("advisorymeta").get_entity(SNAPSHOT_PARTITION, SNAPSHOT_ROW)
+            except ResourceNotFoundError:
+                return {}
+        counts = ecosystems_of(entity)
+        if counts is not None:
+            return counts
+        snapshot = str(entity.get("snapshot", ""))
+        with self._lock:
+            if self._computed_coverage is not None and self._computed_coverage[0] == snapshot:
+                return self._computed_coverage[1]
+        computed = ecosystem_counts((i, k.ecosystem) for i, s in self._stored().items() for k in s.keys)
+        with self._lock:
+            self._computed_coverage = (snapshot, computed)
+        return computed
 
     def severities(self, ids: Collection[str]) -> Mapping[str, SeverityScore]:
         """The preferred rating filed under each of ``ids``: severity rows read by point reads, the
@@ -312,8 +334,9 @@ class TableAdvisoryIndex:
             changed_ids=frozenset(changed_ids), changed_keys=frozenset(changed_keys), problems=tuple(problems),
             snapshot=snapshot_of({i: s.digest for i, s in stored.items()}),
         )
+        ecosystems = ecosystem_counts((i, k.ecosystem) for i, s in stored.items() for k in s.keys)
         with storage_errors("write the advisory snapshot"):
-            self._tables.table("advisorymeta").upsert_entity(snapshot_entity(result))
+            self._tables.table("advisorymeta").upsert_entity(snapshot_entity(result, ecosystems))
         log.info("advisory import: %d added, %d updated, %d removed, %d unchanged, %d stale, %d problems; snapshot %s",
                  added, updated, removed, unchanged, stale, len(problems), result.snapshot)
         return result

@@ -225,9 +225,10 @@ def record_id_of(entity: Mapping[str, Any]) -> str:
     return decode_key(str(entity["RowKey"]))
 
 
-def snapshot_entity(result: ImportResult) -> dict[str, Any]:
-    """The snapshot row after an import: ``snapshot``, ``imported_at`` and the counts."""
-    return {
+def snapshot_entity(result: ImportResult, ecosystems: Mapping[str, int]) -> dict[str, Any]:
+    """The snapshot row after an import: ``snapshot``, ``imported_at``, the counts, and ``ecosystems_*``:
+    JSON of how many records the mirror now holds per ecosystem (see :func:`ecosystems_of`)."""
+    entity = {
         "PartitionKey": SNAPSHOT_PARTITION,
         "RowKey": SNAPSHOT_ROW,
         "snapshot": result.snapshot,
@@ -239,6 +240,16 @@ def snapshot_entity(result: ImportResult) -> dict[str, Any]:
         "stale": result.stale,
         "problems": len(result.problems),
     }
+    put_json(entity, "ecosystems", dict(ecosystems))
+    return entity
+
+
+def ecosystems_of(entity: dict[str, Any]) -> dict[str, int] | None:
+    """The per-ecosystem record counts of a snapshot row; None for a row written without them."""
+    value = get_json(entity, "ecosystems", None)
+    if not isinstance(value, dict):
+        return None
+    return {str(k): int(v) for k, v in value.items() if isinstance(v, int)}
 
 
 def as_datetime(value: Any) -> datetime | None:

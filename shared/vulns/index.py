@@ -83,6 +83,12 @@ class AdvisorySource(Protocol):
         """
         ...
 
+    def coverage(self) -> Mapping[str, int] | None:
+        """How many records the data holds per exact ecosystem (``Debian:12``, ``PyPI``); an ecosystem
+        it holds nothing of is absent (so an empty mirror answers ``{}``). None when the source answers
+        for every ecosystem it knows without holding a copy (the OSV API)."""
+        ...
+
     def severities(self, ids: Collection[str]) -> Mapping[str, SeverityScore]:
         """The preferred rating known for each of ``ids``, from the records that rate themselves
         and carry that id as their id or an alias (see :func:`~shared.vulns.severity.self_rating`);
@@ -152,6 +158,14 @@ def naming_ids(advisory: Advisory) -> frozenset[str]:
     return advisory.all_ids | frozenset(advisory.upstream)
 
 
+def ecosystem_counts(filed: Iterable[tuple[str, str]]) -> dict[str, int]:
+    """How many distinct records are filed under each ecosystem, from (record id, ecosystem) pairs."""
+    ids: dict[str, set[str]] = {}
+    for record_id, ecosystem in filed:
+        ids.setdefault(ecosystem, set()).add(record_id)
+    return {ecosystem: len(found) for ecosystem, found in sorted(ids.items())}
+
+
 def snapshot_of(digests: Mapping[str, str]) -> str:
     """The identity of a set of records: SHA-256 over their sorted ``id``/``digest`` pairs (16 hex)."""
     hasher = hashlib.sha256()
@@ -194,6 +208,7 @@ class MemoryIndex:
         self._carriers: dict[str, dict[str, SeverityScore]] = {}
         self._rated_before: dict[str, SeverityScore] = {}
         self._snapshot = snapshot_of({})
+        self._coverage: tuple[str, Mapping[str, int]] | None = None
 
     @classmethod
     def from_feed(cls, feed: AdvisoryFeed) -> tuple[MemoryIndex, ImportResult]:
@@ -213,6 +228,12 @@ class MemoryIndex:
 
     def get(self, record_id: str) -> Advisory | None:
         return self._records.get(record_id)
+
+    def coverage(self) -> Mapping[str, int]:
+        if self._coverage is None or self._coverage[0] != self._snapshot:
+            self._coverage = (self._snapshot, ecosystem_counts(
+                (record_id, key.ecosystem) for key, records in self._by_key.items() for record_id in records))
+        return self._coverage[1]
 
     def package_keys(self) -> frozenset[PackageKey]:
         """Every package key some record is filed under."""

@@ -30,6 +30,7 @@ silent "not affected").
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -43,7 +44,7 @@ from shared.vulns.packages import OsvQuery, PackageKey, PackageRef, osv_query
 from shared.vulns.problems import Problem
 from shared.vulns.ranges import CompiledAffected, Verdict
 from shared.vulns.severity import SeverityScore, best, rate, wants_borrowed
-from shared.vulns.versions import scheme_for
+from shared.vulns.versions import base_ecosystem, scheme_for
 
 MAX_REFERENCES = 50
 _CVE = re.compile(r"CVE-(\d+)-(\d+)")
@@ -99,12 +100,32 @@ class SeverityCounts:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """What the advisory data held for one ecosystem of the matched packages: ``packages`` of them
+    were looked up in ``ecosystem`` (exact, e.g. ``Debian:12``), where the data holds ``advisories``
+    records (None: the source does not hold a copy and answers for every ecosystem it knows)."""
+
+    ecosystem: str
+    packages: int
+    advisories: int | None
+
+    @property
+    def warning(self) -> str | None:
+        """A sentence for a person when these packages were checked against nothing; else None."""
+        if self.advisories != 0:
+            return None
+        return (f"no advisories loaded for {self.ecosystem}: its {self.packages} "
+                f"package{'s were' if self.packages != 1 else ' was'} not checked")
+
+
+@dataclass(frozen=True)
 class MatchReport:
     """The findings for one set of packages (an image), sorted most severe first, with counts.
 
     ``keys`` are the package keys looked up: store them with the image, and match it again when an
     import reports one of them in :attr:`~shared.vulns.index.ImportResult.changed_keys`. ``snapshot``
-    names the advisory data matched against.
+    names the advisory data matched against, and ``coverage`` what it held for each ecosystem the
+    packages belong to (so that a package checked against nothing never reads as "no findings").
     """
 
     findings: tuple[Finding, ...]
@@ -115,6 +136,12 @@ class MatchReport:
     snapshot: str
     problems: tuple[Problem, ...] = ()
     skipped: tuple[Problem, ...] = field(default=())
+    coverage: tuple[Coverage, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Sentences for a person about packages that were checked against no advisories."""
+        return tuple(w for c in self.coverage if (w := c.warning) is not None)
 
 
 @dataclass(frozen=True)
@@ -237,6 +264,20 @@ class Matcher:
             snapshot=self._source.snapshot,
             problems=tuple(problems),
             skipped=tuple(skipped),
+            coverage=self._coverage(query for _, query in queries),
+        )
+
+    def _coverage(self, queries: Iterable[OsvQuery]) -> tuple[Coverage, ...]:
+        """Per exact ecosystem of ``queries``: how many packages, and how many records the source holds
+        there (its base name's records count too: ``Debian`` records serve ``Debian:12`` packages)."""
+        packages = Counter(query.key.ecosystem for query in queries)
+        if not packages:
+            return ()
+        held = self._source.coverage()
+        return tuple(
+            Coverage(ecosystem, count, None if held is None else
+                     held.get(ecosystem, 0) + (held.get(base_ecosystem(ecosystem), 0) if ":" in ecosystem else 0))
+            for ecosystem, count in sorted(packages.items())
         )
 
     def _borrow(

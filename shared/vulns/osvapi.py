@@ -204,6 +204,10 @@ class OsvApiSource:
                     bucket[advisory.id] = advisory
         return Lookup(records={key: tuple(records.values()) for key, records in found.items()}, problems=tuple(problems))
 
+    def coverage(self) -> None:
+        """``None``: the OSV API answers for every ecosystem it publishes."""
+        return None
+
     def severities(self, ids: Collection[str]) -> Mapping[str, SeverityScore]:
         """The preferred rating known for each of ``ids`` (see the module notes for what is fetched).
 

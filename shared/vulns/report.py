@@ -17,7 +17,9 @@ The JSON forms are a contract (the command line prints them, the HTTP API serves
   where the package was found, possibly empty). Lists are never omitted; order is stable.
 - :func:`counts_json`: ``total``, ``critical``, ``high``, ``medium``, ``low``, ``unknown``, ``fixable``.
 - :func:`platform_json` and :func:`image_json`: the findings per platform with their counts, the
-  advisory ``snapshot``, and the ``problems`` and ``skipped`` packages (see :func:`problem_json`).
+  advisory ``snapshot``, its ``coverage`` of the packages' ecosystems (see :func:`coverage_json`) with
+  a ``warnings`` sentence for each ecosystem checked against no advisories — never a silent zero —
+  and the ``problems`` and ``skipped`` packages (see :func:`problem_json`).
 
 Ratings are those of :mod:`shared.vulns.severity`; a finding rated ``none`` counts, and is
 selected, as ``low``. Every form says where a rating came from: the JSON has the CVSS ``score`` and
@@ -35,7 +37,7 @@ from typing import Any
 from shared.analysis.model import ImageAnalysis, OSInfo, Package, PlatformAnalysis
 from shared.errors import InvalidInput
 from shared.vulns.index import AdvisorySource
-from shared.vulns.matching import Finding, Matcher, MatchReport, SeverityCounts
+from shared.vulns.matching import Coverage, Finding, Matcher, MatchReport, SeverityCounts
 from shared.vulns.model import Reference
 from shared.vulns.parse import format_time, parse_time
 from shared.vulns.problems import Problem
@@ -265,8 +267,15 @@ def problem_json(problem: Problem) -> dict[str, str]:
     return document
 
 
+def coverage_json(coverage: Iterable[Coverage]) -> dict[str, dict[str, int | None]]:
+    """``{ecosystem: {"packages": n, "advisories": n | null}}``: ``advisories`` 0 means none are loaded
+    for those packages, null that the source holds no copy (the OSV API answers for every ecosystem)."""
+    return {c.ecosystem: {"packages": c.packages, "advisories": c.advisories} for c in coverage}
+
+
 def platform_json(report: PlatformReport) -> dict[str, Any]:
-    """``{"platform", "digest", "os", "snapshot", "packages", "counts", "findings", "problems", "skipped"}``.
+    """``{"platform", "digest", "os", "snapshot", "coverage", "warnings", "packages", "counts", "findings",
+    "problems", "skipped"}``.
 
     ``packages`` is how many packages were matched; ``skipped`` lists those that map to no OSV
     ecosystem, ``problems`` what could not be evaluated.
@@ -276,6 +285,8 @@ def platform_json(report: PlatformReport) -> dict[str, Any]:
         "digest": report.digest,
         "os": report.os.to_json() if report.os else None,
         "snapshot": report.match.snapshot,
+        "coverage": coverage_json(report.match.coverage),
+        "warnings": list(report.match.warnings),
         "packages": report.match.packages,
         "counts": counts_json(report.counts, report.fixable),
         "findings": [finding_json(f, report.locations(f)) for f in report.findings],
@@ -285,11 +296,13 @@ def platform_json(report: PlatformReport) -> dict[str, Any]:
 
 
 def image_json(report: ImageReport) -> dict[str, Any]:
-    """``{"reference", "digest", "snapshot", "platforms": [platform_json, ...]}``."""
+    """``{"reference", "digest", "snapshot", "warnings", "platforms": [platform_json, ...]}``; ``warnings``
+    are every platform's, each once."""
     return {
         "reference": report.reference,
         "digest": report.digest,
         "snapshot": report.snapshot,
+        "warnings": list(dict.fromkeys(w for p in report.platforms for w in p.match.warnings)),
         "platforms": [platform_json(p) for p in report.platforms],
     }
 
@@ -357,6 +370,7 @@ def platform_text(report: PlatformReport, reference: str = "") -> str:
     distro = (report.os.pretty_name or report.os.distro) if report.os else "unknown distribution"
     context = " ".join(part for part in (reference, report.platform, report.digest) if part)
     lines = [summary_line(report.counts, report.fixable), f"{context}: {distro}, {report.match.packages} packages"]
+    lines.extend(f"warning: {warning}" for warning in report.match.warnings)
     rows = table_rows(report)
     if rows:
         lines.append("")

@@ -31,7 +31,14 @@ from shared.errors import InvalidInput
 from shared.vulns.matching import Finding
 from shared.vulns.problems import Problem
 from shared.vulns.purl import parse_purl
-from shared.vulns.report import ImageReport, PlatformReport, level_of, package_label, severity_source_text
+from shared.vulns.report import (
+    ImageReport,
+    PlatformReport,
+    coverage_json,
+    level_of,
+    package_label,
+    severity_source_text,
+)
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -200,6 +207,8 @@ def to_sarif(report: ImageReport, *, tool_version: str | None = None) -> dict[st
                 worst[finding.id] = finding
                 rules[rule_index[finding.id]] = _rule(finding)
             results.append(_result(platform, finding, rule_index[finding.id]))
+        notifications.extend({"level": "warning", "message": {"text": f"{platform.platform}: {warning}"}}
+                             for warning in platform.match.warnings)
         notifications.extend(_notification(p, "warning") for p in platform.match.problems)
         notifications.extend(_notification(p, "note") for p in platform.match.skipped)
     version = tool_version or _tool_version()
@@ -214,7 +223,9 @@ def to_sarif(report: ImageReport, *, tool_version: str | None = None) -> dict[st
                     ROOT_BASE_ID: {"uri": "file:///", "description": {"text": "The root of the image's filesystem."}}
                 },
                 "results": results,
-                "properties": {"image": report.reference, "digest": report.digest, "advisorySnapshot": report.snapshot},
+                "properties": {"image": report.reference, "digest": report.digest, "advisorySnapshot": report.snapshot,
+                               "advisoryCoverage": {p.platform: coverage_json(p.match.coverage)
+                                                    for p in report.platforms}},
             }
         ],
     }

@@ -4,9 +4,16 @@ read back by point reads, and rows of the first record layout brought up to date
 from __future__ import annotations
 
 import pytest
+from azure.data.tables import UpdateMode
 
 from shared.store import advisory_mirror
-from shared.store.advisory_rows import RECORD_LAYOUT, record_layout, severity_row_key
+from shared.store.advisory_rows import (
+    RECORD_LAYOUT,
+    SNAPSHOT_PARTITION,
+    SNAPSHOT_ROW,
+    record_layout,
+    severity_row_key,
+)
 from shared.store.azure import Tables
 from shared.vulns.index import MemoryIndex
 from shared.vulns.matching import Matcher
@@ -106,3 +113,29 @@ def test_an_import_stopped_half_way_is_finished_by_the_next(svc: Services) -> No
     assert (result.removed, result.changed_keys) == (1, frozenset({PackageKey("PyPI", "pyyaml")}))
     assert list(severity_table.list_entities()) == []
     assert dict(svc.advisories.severities(["CVE-2020-14343", "GHSA-8q59-q68h-6hv4"])) == {}
+
+
+def test_coverage_counts_records_per_ecosystem_and_follows_imports(svc: Services) -> None:
+    mirror = svc.advisories
+    assert mirror.coverage() == {}  # nothing imported: an empty mirror, not an unknown one
+    records = [
+        *_pyyaml_records(),
+        advisory("DEBIAN-CVE-2026-1", affected("Debian:12", "zlib", ("introduced", "0"), ("fixed", "1:1.3-1")),
+                 affected("Debian:11", "zlib", ("introduced", "0"), ("fixed", "1:1.2-1"))),
+    ]
+    mirror.import_records(records)
+    assert mirror.coverage() == {"Debian:11": 1, "Debian:12": 1, "PyPI": 3}
+    memory = MemoryIndex()
+    memory.import_records(records)
+    assert mirror.coverage() == memory.coverage()
+    mirror.import_records(_pyyaml_records()[:1], complete_ecosystems=["PyPI"])
+    assert mirror.coverage() == {"Debian:11": 1, "Debian:12": 1, "PyPI": 1}
+
+
+def test_coverage_of_a_snapshot_written_without_counts_is_computed_from_the_records(svc: Services) -> None:
+    svc.advisories.import_records(_pyyaml_records())
+    meta = _tables(svc).table("advisorymeta")
+    row = meta.get_entity(SNAPSHOT_PARTITION, SNAPSHOT_ROW)
+    legacy = {k: v for k, v in row.items() if not k.startswith("ecosystems")}
+    meta.upsert_entity(legacy, mode=UpdateMode.REPLACE)
+    assert advisory_mirror.TableAdvisoryIndex(_tables(svc)).coverage() == {"PyPI": 3}

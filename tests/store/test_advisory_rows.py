@@ -120,6 +120,9 @@ class _RowSource:
         self._severity_rows = {(r["PartitionKey"], r["RowKey"]): r for r in severity_rows}
         self.snapshot = snapshot
 
+    def coverage(self) -> None:
+        return None
+
     def severities(self, ids: Collection[str]) -> Mapping[str, SeverityScore]:
         rows = {name: self._severity_rows.get(severity_row_key(name)) for name in ids}
         return {name: severity_from_entity(row) for name, row in rows.items() if row is not None}
@@ -153,4 +156,4 @@ def test_matching_from_rows_gives_the_same_findings(real_index: tuple[MemoryInde
     assert [(f.id, f.aliases, f.package, f.fixed_versions, f.severity) for f in copy.findings] == [
         (f.id, f.aliases, f.package, f.fixed_versions, f.severity) for f in original.findings
     ]
-    assert copy.snapshot == original.snapshot == snapshot_entity(result)["snapshot"]
+    assert copy.snapshot == original.snapshot == snapshot_entity(result, {})["snapshot"]

@@ -42,6 +42,9 @@ class _Recording:
         self.asked.append(list(ids))
         return self.index.severities(ids)
 
+    def coverage(self) -> Mapping[str, int]:
+        return self.index.coverage()
+
 
 def _openssl(version: str) -> PackageRef:
     return PackageRef(f"pkg:deb/debian/libssl3@{version}?arch=amd64", name="libssl3", version=version,
@@ -299,3 +302,20 @@ def test_debian_tracker_records_are_rated_by_their_releases_urgency() -> None:
     assert by_id["CVE-2099-0011"].severity == SeverityScore(
         "critical", 9.8, "CVSS_V3", V3_CRITICAL, "GHSA-dddd-dddd-dddd", "CVSS_V3"
     )
+
+
+def test_coverage_says_which_ecosystems_were_checked_against_nothing() -> None:
+    index = _index(advisory("PYSEC-2026-9", affected("PyPI", "requests", ("introduced", "0"), ("fixed", "2.0"))),
+                   advisory("DEBIAN-CVE-2026-1", affected("Debian:11", "zlib", ("introduced", "0"), ("fixed", "1:1.2"))))
+    assert index.coverage() == {"Debian:11": 1, "PyPI": 1}
+    report = Matcher(index).match([
+        PackageRef("pkg:pypi/requests@1.0", name="requests", version="1.0"),
+        _openssl("3.0.11-1~deb12u2"),
+        PackageRef("pkg:deb/debian/libssl-dev@3.0.11-1~deb12u2?arch=amd64", name="libssl-dev",
+                   version="3.0.11-1~deb12u2", source_name="openssl", distro_id="debian", distro_version="12"),
+    ])
+    assert [(c.ecosystem, c.packages, c.advisories) for c in report.coverage] == [("Debian:12", 2, 0), ("PyPI", 1, 1)]
+    assert report.warnings == ("no advisories loaded for Debian:12: its 2 packages were not checked",)
+    assert [f.id for f in report.findings] == ["PYSEC-2026-9"]
+    empty = Matcher(MemoryIndex()).match([PackageRef("pkg:pypi/requests@1.0", name="requests", version="1.0")])
+    assert empty.warnings == ("no advisories loaded for PyPI: its 1 package was not checked",)

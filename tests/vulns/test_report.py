@@ -264,11 +264,15 @@ def test_severity_text_names_who_rated() -> None:
 
 def test_platform_and_image_json(report: ImageReport, amd64: PlatformReport) -> None:
     document = json.loads(json.dumps(image_json(report)))
-    assert set(document) == {"reference", "digest", "snapshot", "platforms"}
+    assert set(document) == {"reference", "digest", "snapshot", "warnings", "platforms"}
+    assert document["warnings"] == ["no advisories loaded for npm: its 5 packages were not checked"]
     assert document["reference"].endswith(":1.0") and document["digest"] == report.digest
     platform = document["platforms"][0]
     assert platform == json.loads(json.dumps(platform_json(amd64)))
-    assert set(platform) == {"platform", "digest", "os", "snapshot", "packages", "counts", "findings", "problems", "skipped"}
+    assert set(platform) == {"platform", "digest", "os", "snapshot", "coverage", "warnings", "packages", "counts",
+                             "findings", "problems", "skipped"}
+    assert platform["coverage"]["npm"] == {"packages": 5, "advisories": 0}
+    assert platform["coverage"]["PyPI"]["advisories"] > 2000
     assert platform["os"]["id"] == "debian"
     assert platform["counts"] == {
         "total": len(amd64.findings), "critical": 2, "high": amd64.counts.high, "medium": amd64.counts.medium,
@@ -292,8 +296,9 @@ def test_table_starts_with_the_summary_line(report: ImageReport, amd64: Platform
     lines = image_text(report).splitlines()
     assert lines[0] == summary_line(amd64.counts, amd64.fixable)
     assert lines[1].startswith(f"{report.reference} linux/amd64 {amd64.digest}: Debian GNU/Linux 12 (bookworm), ")
-    assert re.split(r"\s{2,}", lines[3]) == ["SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED IN"]
-    rows = [re.split(r"\s{2,}", line) for line in lines[4:]]
+    assert lines[2] == "warning: no advisories loaded for npm: its 5 packages were not checked"
+    assert re.split(r"\s{2,}", lines[4]) == ["SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED IN"]
+    rows = [re.split(r"\s{2,}", line) for line in lines[5:]]
     assert len(rows) == len(amd64.findings)
     assert ["high 8.1 (PYSEC-2023-192)", "CVE-2023-43804", "urllib3", "1.26.4", "1.26.17"] in rows
     assert ["critical 9.8 (DEBIAN-CVE-2099-0001)", "CVE-2099-0001", "libssl3 (openssl)", "3.0.19-1~deb12u2",
@@ -306,5 +311,6 @@ def test_text_without_findings_or_platforms(amd64: PlatformReport) -> None:
     clean = select(amd64, levels={"low"})
     text = image_text(ImageReport("registry.test/app:1", "sha256:" + "1" * 64, (clean,)))
     assert text.splitlines()[0] == "0 vulnerabilities: 0 critical, 0 high, 0 medium, 0 low, 0 unknown (0 fixable)"
-    assert "SEVERITY" not in text and len(text.splitlines()) == 2
+    assert "SEVERITY" not in text and len(text.splitlines()) == 3
+    assert text.splitlines()[2].startswith("warning: no advisories loaded for npm")
     assert image_text(ImageReport("registry.test/app:1", "sha256:" + "1" * 64, ())).startswith("0 vulnerabilities")

@@ -71,7 +71,11 @@ def test_the_log_of_a_real_image_is_valid_sarif(sarif: dict[str, Any], report: I
     (run,) = sarif["runs"]
     driver = run["tool"]["driver"]
     assert (driver["name"], driver["version"]) == ("lookout", metadata.version("lookout"))
-    assert run["properties"] == {"image": report.reference, "digest": report.digest, "advisorySnapshot": report.snapshot}
+    assert {k: v for k, v in run["properties"].items() if k != "advisoryCoverage"} == {
+        "image": report.reference, "digest": report.digest, "advisorySnapshot": report.snapshot}
+    coverage = run["properties"]["advisoryCoverage"]
+    assert coverage["linux/amd64"]["npm"] == {"packages": 5, "advisories": 0}
+    assert coverage["linux/arm64"] == {}
     assert run["originalUriBaseIds"][ROOT_BASE_ID]["uri"] == "file:///"
 
 
@@ -164,8 +168,10 @@ def test_fingerprints_identify_a_flaw_in_a_package_at_a_path(sarif: dict[str, An
 def test_skipped_packages_become_notifications(sarif: dict[str, Any], report: ImageReport) -> None:
     arm64 = report.platforms[1]
     assert arm64.platform == "linux/arm64" and not arm64.findings and len(arm64.match.skipped) == 2
-    notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
-    assert [n["level"] for n in notes] == ["note", "note"]
+    notifications = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert [n["level"] for n in notifications] == ["warning", "note", "note"]
+    assert notifications[0]["message"]["text"] == "linux/amd64: no advisories loaded for npm: its 5 packages were not checked"
+    notes = notifications[1:]
     assert all("unsupported-package" in n["message"]["text"] and "pkg:rpm/fedora/" in n["message"]["text"] for n in notes)
 
 
