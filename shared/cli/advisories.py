@@ -88,6 +88,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"source {status['source']}: {NO_IMPORT_YET}")
     else:
         print(f"source {status['source']}; snapshot {status['snapshot']}; imported {status.get('imported_at')}")
+        ecosystems = status.get("ecosystems") or {}
+        for ecosystem, count in sorted(ecosystems.items()):
+            print(f"  {ecosystem}: {count:,} records")
     return 0
 
 

@@ -132,15 +132,17 @@ class TableAdvisoryIndex:
         return str(entity.get("snapshot", ""))
 
     def status(self) -> dict[str, Any]:
-        """The snapshot row as JSON (snapshot, imported_at, counts), or an empty snapshot."""
+        """The snapshot row as JSON (snapshot, imported_at, the last import's counts, and ``ecosystems``:
+        records held per ecosystem, None for a row written without them), or an empty snapshot."""
         with storage_errors("read the advisory snapshot"):
             try:
                 entity = self._tables.table("advisorymeta").get_entity(SNAPSHOT_PARTITION, SNAPSHOT_ROW)
             except ResourceNotFoundError:
                 return {"snapshot": ""}
         imported = as_datetime(entity.get("imported_at"))
-        return {k: v for k, v in entity.items() if k not in ("PartitionKey", "RowKey", "imported_at")} | {
-            "imported_at": imported.isoformat() if imported else None}
+        return {k: v for k, v in entity.items()
+                if k not in ("PartitionKey", "RowKey", "imported_at") and not k.startswith("ecosystems")} | {
+            "imported_at": imported.isoformat() if imported else None, "ecosystems": ecosystems_of(entity)}
 
     def lookup(self, queries: Sequence[OsvQuery]) -> Lookup:
         """Every stored record under each query's keys (whole ecosystems are loaded and cached)."""

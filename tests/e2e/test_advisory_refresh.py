@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -18,7 +21,7 @@ import requests
 
 from shared.secrets import generate_key
 from testkit.azurite import Azurite
-from testkit.localhost import ServedApp
+from testkit.localhost import PROJECT_ROOT, ServedApp
 from testkit.processes import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -82,19 +85,29 @@ def mirror_status(app: ServedApp) -> dict[str, Any]:
     return body
 
 
+def status_command(settings: dict[str, str]) -> str:
+    """``lookout advisories status`` with the app's storage settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOKOUT_", "AzureWebJobs"))} | settings
+    done = subprocess.run([sys.executable, "-m", "shared.cli.main", "advisories", "status"], env=env, cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout
+
+
 def test_feeds_are_imported_at_start_and_not_again_on_a_quick_restart(feed: FeedServer) -> None:
     storage = Azurite()
     storage.start()
     settings = {"AzureWebJobsStorage": storage.connection_string, "LOOKOUT_ENCRYPTION_KEY": generate_key(),
                 "LOOKOUT_TABLE_PREFIX": "refresh", "LOOKOUT_ADVISORY_FEEDS": feed.url}
     try:
+        assert "no advisories imported yet" in status_command(settings)
         first = ServedApp(settings)
         first.start()
         try:
             wait_until(lambda: mirror_status(first).get("snapshot"), timeout=60, what="the first import")
             status = mirror_status(first)
-            assert (status["added"], status["problems"]) == (3, 0)
+            assert (status["added"], status["problems"], status["ecosystems"]) == (3, 0, {"PyPI": 3})
             assert feed.downloads == 1
+            assert "  PyPI: 3 records" in status_command(settings).splitlines()
         finally:
             assert first.stop() == 0
             first.close()
