@@ -1,14 +1,20 @@
 # Lookout — the two commands: `make run` (the app on Azurite) and `make test` (every test).
-# Both do all setup on a fresh machine first; `make setup` is idempotent.
+# Both do the setup they need on a fresh machine first: `make setup-run` (the app's venv, Azurite, local
+# settings) for `make run`, `make setup` (that, checkov and the Debian packages of the tests) for the
+# checks. Both are idempotent.
 
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 7071
 
-.PHONY: setup system-packages run test lint bench bench-analyze deploy destroy clean
+.PHONY: setup setup-run system-packages run test lint bench bench-analyze deploy destroy clean
 
-setup: $(VENV)/.installed .venv-checkov/.installed node_modules/.installed local.settings.json system-packages
+# What `make run` needs: the app's venv, Azurite and the local settings.
+setup-run: $(VENV)/.installed node_modules/.installed local.settings.json
+
+# What the checks need on top: checkov and the Debian packages the tests use.
+setup: setup-run .venv-checkov/.installed system-packages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,21 +38,25 @@ local.settings.json: | $(VENV)/.installed
 	.venv-checkov/bin/pip install --quiet checkov==3.3.30
 	touch $@
 
-# Debian packages the tests use: docker-registry (a real registry) and shellcheck (infra scripts).
+# Debian packages the tests use: docker-registry (a real registry), shellcheck (infra scripts), and
+# chromium with chromium-driver (the dashboard's browser tests; no browser is downloaded at run time).
 system-packages:
 	@missing=""; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
 	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	test -x /usr/bin/chromedriver || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-run: setup
+run: setup-run
 	PORT=$(PORT) bash scripts/run-local.sh
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed .venv-checkov/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true LOG_LEVEL=ERROR .venv-checkov/bin/checkov --directory infra --skip-download --compact --quiet
 
 test: setup lint
 	$(VENV)/bin/pytest

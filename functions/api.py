@@ -1,4 +1,5 @@
-"""The management and results API: integrations, their token, repositories, images; the registry template.
+"""The management and results API: integrations, their token, repositories, images, vulnerabilities and
+packages; the registry template.
 
 Function-key protected in Azure (``x-functions-key`` header or ``?code=``), except the static
 registry template that the Azure portal fetches. The triggers parse, call the library and answer;
@@ -14,8 +15,12 @@ import azure.functions as func
 
 from functions.httpio import actor, answers_errors, error_response, json_response, read_json_object
 from shared.api.findings import image_vulnerabilities
+from shared.api.image_listing import list_images
 from shared.api.image_lookup import find_image
+from shared.api.package_search import search_packages
+from shared.api.repository_listing import list_repositories
 from shared.api.sbom_documents import image_analysis, render_sbom
+from shared.api.vulnerability_listing import list_vulnerabilities, vulnerability_detail
 from shared.errors import InvalidInput
 from shared.integrations.service import Integrations, Outcome, integration_json
 from shared.integrations.template import TEMPLATE_FILE, TEMPLATE_ROUTE
@@ -126,13 +131,30 @@ def repository_set(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(200, result)
 
 
+@blueprint.function_name("repositories_overview")
+@blueprint.route(route="repositories", methods=["GET"])
+@answers_errors
+def repositories_overview(req: func.HttpRequest) -> func.HttpResponse:
+    """Repositories with their newest image ``?[integration=][&limit=][&continuation=]``, activated ones first."""
+    svc = services()
+    return json_response(200, list_repositories(svc.integrations, svc.summaries, svc.continuations,
+                                                req.params.get("integration"), req.params.get("limit"),
+                                                req.params.get("continuation")))
+
+
 @blueprint.function_name("images_get")
 @blueprint.route(route="images", methods=["GET"])
 @answers_errors
 def images_get(req: func.HttpRequest) -> func.HttpResponse:
-    """The recorded image ``?registry=&repository=&reference=`` (tag or digest); 404 when unknown."""
+    """The recorded image ``?registry=&repository=&reference=`` (tag or digest; 404 when unknown), or without
+    ``reference`` the repository's live images, newest push first ``[&limit=][&continuation=]``."""
+    svc = services()
+    if "reference" not in req.params:
+        return json_response(200, list_images(svc.images, svc.continuations, req.params.get("registry"),
+                                              req.params.get("repository"), req.params.get("limit"),
+                                              req.params.get("continuation")))
     image = find_image(
-        services().images, req.params.get("registry"), req.params.get("repository"), req.params.get("reference")
+        svc.images, req.params.get("registry"), req.params.get("repository"), req.params.get("reference")
     )
     if image is None:
         return error_response(404, "not-found", "no such image has been recorded")
@@ -163,6 +185,39 @@ def images_vulnerabilities(req: func.HttpRequest) -> func.HttpResponse:
         severity=req.params.get("severity"), fixable=req.params.get("fixable"),
     )
     return json_response(200, result)
+
+
+@blueprint.function_name("vulnerabilities_list")
+@blueprint.route(route="vulnerabilities", methods=["GET"])
+@answers_errors
+def vulnerabilities_list(req: func.HttpRequest) -> func.HttpResponse:
+    """Every advisory found in a live image, worst first ``?[severity=][&fixable=true][&q=][&limit=][&continuation=]``."""
+    svc = services()
+    return json_response(200, list_vulnerabilities(svc.affected, svc.continuations, req.params.get("severity"),
+                                                   req.params.get("fixable"), req.params.get("q"),
+                                                   req.params.get("limit"), req.params.get("continuation")))
+
+
+@blueprint.function_name("vulnerability_get")
+@blueprint.route(route="vulnerabilities/{id}", methods=["GET"])
+@answers_errors
+def vulnerability_get(req: func.HttpRequest) -> func.HttpResponse:
+    """One advisory (by id or alias) and the live images it is found in ``[?limit=][&continuation=]``; 404 when none."""
+    svc = services()
+    return json_response(200, vulnerability_detail(svc.affected, svc.images, svc.continuations,
+                                                   unquote(req.route_params.get("id", "")), req.params.get("limit"),
+                                                   req.params.get("continuation")))
+
+
+@blueprint.function_name("packages_search")
+@blueprint.route(route="packages", methods=["GET"])
+@answers_errors
+def packages_search(req: func.HttpRequest) -> func.HttpResponse:
+    """The live images holding a package ``?purl=`` or ``?name=[&type=]`` ``[&limit=][&continuation=]``."""
+    svc = services()
+    return json_response(200, search_packages(svc.packages, svc.images, svc.continuations, req.params.get("purl"),
+                                              req.params.get("name"), req.params.get("type"), req.params.get("limit"),
+                                              req.params.get("continuation")))
 
 
 @blueprint.function_name("advisories_status")

@@ -29,6 +29,7 @@ done
 
 cat <<TXT
 Lookout is starting on http://localhost:${PORT} (storage: Azurite, data in .azurite/).
+  Dashboard:               http://localhost:${PORT}/api/dashboard/
   Webhook for Event Grid:  http://localhost:${PORT}/api/events?integration=<id>&secret=<secret>
   Each integration's exact webhook URL comes back from:
     curl -s -X POST http://localhost:${PORT}/api/integrations -d '{"registry": "myregistry.azurecr.io"}'

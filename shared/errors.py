@@ -61,3 +61,9 @@ class StorageUnavailable(LookoutError):
 
     code = "storage-unavailable"
     temporary = True
+
+
+class InvalidContinuation(InvalidInput):
+    """A continuation token that Lookout did not hand out for this listing (altered, foreign or stale)."""
+
+    code = "invalid-continuation"

@@ -9,16 +9,31 @@ Contract shared by every store: a write returns only once storage acknowledged i
 raised as a :class:`~shared.errors.LookoutError` (temporary when a retry can succeed). Times are the
 canonical UTC strings of :mod:`shared.clock`; digests are manifest digests (``sha256:...``).
 
+The listing indexes (:class:`RepositorySummaries`, :class:`AffectedImages`, :class:`PackageOccurrences`
+and the push order of :class:`ImageRecords`) are kept by the services that change what they index
+and read by :mod:`shared.api`; their values are those of :mod:`shared.images.listing`. A listing
+call reads a bounded number of rows and hands back a :class:`~shared.images.listing.Page` whose
+cursor, given back unchanged, continues where it stopped; a cursor the store did not hand out raises
+:class:`~shared.errors.InvalidContinuation`.
+
 The library's own seams live with the library: :class:`~shared.analysis.cache.LayerCache` (per-layer
 analysis results) and :class:`~shared.vulns.index.AdvisoryMirror` (the advisory mirror).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, Literal, Protocol
 
 from shared.analysis.model import PlatformAnalysis
+from shared.images.listing import (
+    AdvisoryHit,
+    AdvisorySummary,
+    AffectedImage,
+    PackageOccurrence,
+    Page,
+    RepositorySummary,
+)
 from shared.images.model import ImageRecord, PlatformRef, TagRecord
 from shared.intake.jobs import Job
 from shared.integrations.model import Integration
@@ -38,6 +53,22 @@ class ImageRecords(Protocol):
 
     def list_repository(self, registry: str, repository: str) -> list[ImageRecord]:
         """Every record of the repository, tombstones included."""
+        ...
+
+    def list_pushed(self, registry: str, repository: str, limit: int, cursor: str | None = None) -> Page[ImageRecord]:
+        """The repository's live records (no tombstones), newest push first: at most ``limit``, from ``cursor``.
+
+        A record keeps the place of the push that first recorded it for as long as it lives.
+        """
+        ...
+
+    def count_live(self, registry: str, repository: str) -> int:
+        """How many live records (tombstones excluded) the repository has."""
+        ...
+
+    def tags_for(self, registry: str, repository: str, digests: Iterable[str]) -> dict[str, list[str]]:
+        """The tags pointing at each of ``digests`` (sorted; a digest without tags maps to ``[]``), for listings:
+        a bounded read per digest."""
         ...
 
     def get_tag(self, registry: str, repository: str, tag: str) -> TagRecord | None:
@@ -203,9 +234,92 @@ class JobSink(Protocol):
         ...
 
 
+class SweepCursors(Protocol):
+    """Where a bounded sweep over (integration, repository) pairs stopped, per scope (``all``, or one
+    integration), so that its next run continues after the last repository it finished."""
+
+    def last_finished(self, scope: str) -> tuple[str, str] | None:
+        """The (integration id, repository) the last run of ``scope`` finished last; None: start from the beginning."""
+        ...
+
+    def record(self, scope: str, last: tuple[str, str] | None, when: str) -> None:
+        """Remember ``last`` for ``scope`` at ``when``; None when the sweep went round (the next run starts over)."""
+        ...
+
+
 class RejectedMessages(Protocol):
     """Queue messages that were not jobs, kept for an operator to look at."""
 
     def record(self, message_id: str, text: str, reason: str, when: str) -> None:
         """Keep ``text`` (bounded by the store) with why it was rejected."""
+        ...
+
+
+class RepositorySummaries(Protocol):
+    """One summary per repository that is activated or has live images, per registry."""
+
+    def update(self, registry: str, repository: str,
+               change: Callable[[RepositorySummary | None], RepositorySummary | None]) -> RepositorySummary | None:
+        """Store what ``change`` makes of the repository's summary (None: there is none; returning None removes it).
+
+        ``change`` is called again when another update got in between, so it reads what it needs
+        itself. Returns what was stored.
+        """
+        ...
+
+    def list(self, registry: str, limit: int, cursor: str | None = None) -> Page[RepositorySummary]:
+        """The registry's summaries, activated repositories first, each group by name."""
+        ...
+
+    def purge_registry(self, registry: str) -> None:
+        """Remove every summary of ``registry``."""
+        ...
+
+
+class AffectedImages(Protocol):
+    """Which live images each advisory is found in, and every advisory found, worst first."""
+
+    def file(self, registry: str, repository: str, digest: str, hits: Sequence[AdvisoryHit]) -> None:
+        """Record that image ``digest`` has exactly ``hits`` now (none when it has no finding or is gone).
+
+        Idempotent: filing the same hits again changes nothing, and a retry after a failure completes
+        what the failed call started.
+        """
+        ...
+
+    def listing(self, levels: Collection[str], limit: int, cursor: str | None = None,
+                keep: Callable[[AdvisorySummary], bool] | None = None) -> Page[AdvisorySummary]:
+        """The advisories found in live images whose level is one of ``levels`` and that ``keep`` accepts,
+        worst first: by level, then CVSS score (highest first, unscored last), then id."""
+        ...
+
+    def summary(self, advisory: str) -> AdvisorySummary | None:
+        """The advisory with that id, else one found under that alias; None when no live image has it."""
+        ...
+
+    def affected(self, advisory: str, limit: int, cursor: str | None = None) -> Page[AffectedImage]:
+        """The live images advisory ``advisory`` (an id) is found in, by registry, repository and digest."""
+        ...
+
+    def purge_registry(self, registry: str) -> None:
+        """Unfile every image of ``registry``."""
+        ...
+
+
+class PackageOccurrences(Protocol):
+    """Which live images hold each package, by package URL type and name."""
+
+    def file(self, registry: str, repository: str, digest: str, occurrences: Sequence[PackageOccurrence]) -> None:
+        """Record that image ``digest`` holds exactly ``occurrences`` now (none when it is gone); idempotent."""
+        ...
+
+    def find(self, name: str, type: str | None, limit: int, cursor: str | None = None, *, namespace: str | None = None,
+             keep: Callable[[PackageOccurrence], bool] | None = None) -> Page[PackageOccurrence]:
+        """The occurrences of packages named ``name`` (case-insensitive) of purl type ``type`` (every type when
+        None) and, when given, purl namespace ``namespace``, that ``keep`` accepts; by type, name,
+        namespace, then image."""
+        ...
+
+    def purge_registry(self, registry: str) -> None:
+        """Unfile every image of ``registry``."""
         ...

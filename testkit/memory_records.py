@@ -6,15 +6,40 @@ writes replace, reads of what is absent give None, deletes of what is absent are
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.analysis.model import PlatformAnalysis
+from shared.errors import InvalidContinuation
+from shared.images.listing import AdvisoryHit, AdvisorySummary, AffectedImage, PackageOccurrence, Page, RepositorySummary
 from shared.images.model import ImageRecord, PlatformRef, TagRecord
 from shared.intake.jobs import Job
 from shared.integrations.model import Integration
+from shared.store.affected_images import rank
 from shared.vulns.packages import PackageKey
+from shared.vulns.purl import parse_purl
+
+T = TypeVar("T")
+
+
+def page_of(items: Sequence[T], limit: int, cursor: str | None, keep: Callable[[T], bool] | None = None) -> Page[T]:
+    """``items`` (already in listing order) a page at a time; cursors are positions in ``items``."""
+    try:
+        start = int(cursor) if cursor is not None else 0
+    except ValueError:
+        raise InvalidContinuation("not a cursor of this stand-in") from None
+    if not 0 <= start <= len(items):
+        raise InvalidContinuation("not a cursor of this stand-in")
+    found: list[T] = []
+    for position in range(start, len(items)):
+        if keep is not None and not keep(items[position]):
+            continue
+        if len(found) == limit:
+            return Page(tuple(found), str(position))
+        found.append(items[position])
+    return Page(tuple(found), None)
 
 
 @dataclass
@@ -32,6 +57,18 @@ class MemoryImages:
 
     def list_repository(self, registry: str, repository: str) -> list[ImageRecord]:
         return [r for (g, p, _), r in sorted(self.records.items()) if (g, p) == (registry, repository)]
+
+    def list_pushed(self, registry: str, repository: str, limit: int, cursor: str | None = None) -> Page[ImageRecord]:
+        live = [r for r in self.list_repository(registry, repository) if r.status != "deleted"]
+        newest_first = sorted(sorted(live, key=lambda r: r.digest), key=lambda r: r.event_time or r.received,
+                              reverse=True)
+        return page_of(newest_first, limit, cursor)
+
+    def count_live(self, registry: str, repository: str) -> int:
+        return sum(1 for r in self.list_repository(registry, repository) if r.status != "deleted")
+
+    def tags_for(self, registry: str, repository: str, digests: Iterable[str]) -> dict[str, list[str]]:
+        return {digest: self.tags_of(registry, repository, digest) for digest in digests}
 
     def get_tag(self, registry: str, repository: str, tag: str) -> TagRecord | None:
         return self.tags.get((registry, repository, tag))
@@ -162,3 +199,142 @@ class MemoryJobs:
 
     def put(self, job: Job) -> None:
         self.jobs.append(job)
+
+
+@dataclass
+class MemoryActivations:
+    """:class:`~shared.records.RepositoryActivations` in a dict keyed by (integration id, repository)."""
+
+    settings: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    def set_enabled(self, integration_id: str, repository: str, enabled: bool, when: str) -> None:
+        self.settings[(integration_id, repository)] = enabled
+
+    def is_enabled(self, integration_id: str, repository: str) -> bool:
+        return self.settings.get((integration_id, repository), False)
+
+    def enabled_repositories(self, integration_id: str) -> dict[str, bool]:
+        return {r: on for (i, r), on in sorted(self.settings.items()) if i == integration_id}
+
+    def delete_all(self, integration_id: str) -> None:
+        for key in [k for k in self.settings if k[0] == integration_id]:
+            del self.settings[key]
+
+
+@dataclass
+class MemoryCursors:
+    """:class:`~shared.records.SweepCursors` in a dict keyed by scope."""
+
+    cursors: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def last_finished(self, scope: str) -> tuple[str, str] | None:
+        return self.cursors.get(scope)
+
+    def record(self, scope: str, last: tuple[str, str] | None, when: str) -> None:
+        if last is None:
+            self.cursors.pop(scope, None)
+        else:
+            self.cursors[scope] = last
+
+
+@dataclass
+class MemorySummaries:
+    """:class:`~shared.records.RepositorySummaries` in a dict."""
+
+    summaries: dict[tuple[str, str], RepositorySummary] = field(default_factory=dict)
+
+    def update(self, registry: str, repository: str,
+               change: Callable[[RepositorySummary | None], RepositorySummary | None]) -> RepositorySummary | None:
+        wanted = change(self.summaries.get((registry, repository)))
+        if wanted is None:
+            self.summaries.pop((registry, repository), None)
+        else:
+            self.summaries[(registry, repository)] = wanted
+        return wanted
+
+    def list(self, registry: str, limit: int, cursor: str | None = None) -> Page[RepositorySummary]:
+        mine = sorted((s for (g, _), s in self.summaries.items() if g == registry),
+                      key=lambda s: (not s.enabled, s.repository))
+        return page_of(mine, limit, cursor)
+
+    def purge_registry(self, registry: str) -> None:
+        for key in [k for k in self.summaries if k[0] == registry]:
+            del self.summaries[key]
+
+
+@dataclass
+class MemoryAffected:
+    """:class:`~shared.records.AffectedImages` as the hits filed per image; summaries are counted on reading."""
+
+    filed: dict[tuple[str, str, str], list[AdvisoryHit]] = field(default_factory=dict)
+
+    def file(self, registry: str, repository: str, digest: str, hits: Sequence[AdvisoryHit]) -> None:
+        self.filed.pop((registry, repository, digest), None)
+        if hits:
+            self.filed[(registry, repository, digest)] = list(hits)
+
+    def _summaries(self) -> dict[str, AdvisorySummary]:
+        images: dict[str, list[tuple[tuple[str, str, str], list[AdvisoryHit]]]] = {}
+        for key, hits in self.filed.items():
+            for advisory in dict.fromkeys(h.advisory for h in hits):
+                images.setdefault(advisory, []).append((key, [h for h in hits if h.advisory == advisory]))
+        found = {}
+        for advisory, where in images.items():
+            every = [h for _, hits in where for h in hits]
+            worst = min(every, key=lambda h: (rank(h.level, h.score), json.dumps(dict(h.severity), sort_keys=True)))
+            last = where[-1][1][0]
+            found[advisory] = AdvisorySummary(
+                id=advisory, aliases=tuple(sorted({a for h in every for a in h.aliases})), summary=last.summary,
+                severity=dict(worst.severity), level=worst.level, references=last.references, images=len(where),
+                repositories=len({(k[0], k[1]) for k, _ in where}), packages=tuple(sorted({h.name for h in every})),
+                fixable=any(h.fixed_versions for h in every))
+        return found
+
+    def listing(self, levels: Collection[str], limit: int, cursor: str | None = None,
+                keep: Callable[[AdvisorySummary], bool] | None = None) -> Page[AdvisorySummary]:
+        chosen = [s for s in self._summaries().values() if s.level in levels]
+        ordered = sorted(chosen, key=lambda s: (rank(s.level, s.severity.get("score")), s.id))
+        return page_of(ordered, limit, cursor, keep)
+
+    def summary(self, advisory: str) -> AdvisorySummary | None:
+        summaries = self._summaries()
+        if advisory in summaries:
+            return summaries[advisory]
+        return next((s for _, s in sorted(summaries.items()) if advisory in s.aliases), None)
+
+    def affected(self, advisory: str, limit: int, cursor: str | None = None) -> Page[AffectedImage]:
+        found = [AffectedImage(g, p, d, tuple(h for h in hits if h.advisory == advisory))
+                 for (g, p, d), hits in sorted(self.filed.items()) if any(h.advisory == advisory for h in hits)]
+        return page_of(found, limit, cursor)
+
+    def purge_registry(self, registry: str) -> None:
+        for key in [k for k in self.filed if k[0] == registry]:
+            del self.filed[key]
+
+
+@dataclass
+class MemoryPackages:
+    """:class:`~shared.records.PackageOccurrences` as the occurrences filed per image."""
+
+    filed: dict[tuple[str, str, str], list[PackageOccurrence]] = field(default_factory=dict)
+
+    def file(self, registry: str, repository: str, digest: str, occurrences: Sequence[PackageOccurrence]) -> None:
+        self.filed.pop((registry, repository, digest), None)
+        if occurrences:
+            self.filed[(registry, repository, digest)] = list(occurrences)
+
+    def find(self, name: str, type: str | None, limit: int, cursor: str | None = None, *, namespace: str | None = None,
+             keep: Callable[[PackageOccurrence], bool] | None = None) -> Page[PackageOccurrence]:
+        def matches(occurrence: PackageOccurrence) -> bool:
+            purl = parse_purl(occurrence.purl)
+            return (purl.name.lower() == name.lower() and (type is None or purl.type == type)
+                    and (namespace is None or purl.namespace.lower() == namespace.lower()))
+
+        found = [o for hits in self.filed.values() for o in hits if matches(o)]
+        ordered = sorted(found, key=lambda o: (parse_purl(o.purl).type, parse_purl(o.purl).namespace.lower(), o.registry,
+                                               o.repository, o.digest, o.platform_digest, o.purl, o.layer))
+        return page_of(ordered, limit, cursor, keep)
+
+    def purge_registry(self, registry: str) -> None:
+        for key in [k for k in self.filed if k[0] == registry]:
+            del self.filed[key]

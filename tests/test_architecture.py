@@ -21,10 +21,11 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "base": ("shared", "shared.settings", "shared.errors", "shared.clock", "shared.logs", "shared.secrets",
              "shared.retry"),
     "library": ("shared.registry", "shared.analysis", "shared.images", "shared.vulns", "shared.intake",
-                "shared.integrations"),
+                "shared.integrations", "shared.dashboard"),
     "seams": ("shared.records",),
     "store": ("shared.store",),
-    "services": ("shared.intake.webhook", "shared.intake.housekeeping", "shared.integrations.service",
+    "services": ("shared.intake.webhook", "shared.intake.housekeeping", "shared.intake.reconcile",
+                 "shared.integrations.service",
                  "shared.vulns.service", "shared.worker", "shared.api"),
     "composition": ("shared.wiring",),
     "entry": ("shared.cli", "functions", "function_app", "devhost"),
@@ -41,6 +42,7 @@ LIBRARY_ORDER: dict[str, frozenset[str]] = {
     "shared.vulns": frozenset({"shared.analysis", "shared.images", "shared.registry"}),
     "shared.intake": frozenset({"shared.registry"}),
     "shared.integrations": frozenset({"shared.registry"}),
+    "shared.dashboard": frozenset(),
 }
 """Inside the library layer: which other library packages each package may import."""
 

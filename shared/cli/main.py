@@ -3,7 +3,8 @@
 Subcommands: ``serve`` (the local Functions host), ``init-local-settings`` (write
 ``local.settings.json`` with a fresh encryption key), ``integrations`` and ``repos`` (manage a
 running Lookout over its API), ``analyze`` and ``cves`` (an image's SBOM and vulnerabilities straight
-from its registry) and ``advisories`` (the offline advisory mirror). Exit codes: 0 success, 1 failure, 2 usage error, 3 the API is
+from its registry), ``advisories`` (the offline advisory mirror) and ``reconcile`` (the sweep that
+catches registry events Event Grid never delivered). Exit codes: 0 success, 1 failure, 2 usage error, 3 the API is
 unreachable.
 """
 
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from shared.cli import advisories, analyze, cves, manage
+from shared.cli import advisories, analyze, cves, manage, reconcile
 from shared.cli.api import ApiUnreachable
 from shared.errors import InvalidInput, LookoutError
 from shared.secrets import generate_key
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_parser(commands)
     advisories.add_parser(commands)
     cves.add_parser(commands)
+    reconcile.add_parser(commands)
     return parser
 
 

@@ -16,12 +16,12 @@ from shared.registry.reference import Digest
 
 JOB_VERSION = 1
 JOBS_QUEUE = "lookout-jobs"
-"""The Storage queue that carries jobs from the webhook (and backfills) to the worker."""
+"""The Storage queue that carries jobs from the webhook (and backfills and the sweep) to the worker."""
 MAX_JOB_BYTES = 16 * 1024
 """Jobs are far below the 64 KiB queue message limit; anything larger is not a job."""
 
 _KINDS = ("push", "delete", "backfill")
-_REASONS = ("event", "backfill")
+_REASONS = ("event", "backfill", "reconcile")
 
 
 class InvalidJob(InvalidInput):
@@ -37,7 +37,9 @@ class Job:
     ``kind`` is ``push`` (analyze the manifest ``digest``), ``delete`` (forget it) or ``backfill``
     (find the repository's latest image and analyze it; ``digest`` is empty); ``event_time``
     is the event's ISO-8601 time, used to order pushes and deletes of the same digest; ``reason``
-    says whether an event or a repository backfill produced it.
+    says whether an event, a repository backfill or the reconciliation sweep (which stands in for an
+    event Event Grid never delivered; ``event_time`` is then the tag's time, or when the sweep saw it)
+    produced it.
     """
 
     kind: Literal["push", "delete", "backfill"]
@@ -49,7 +51,7 @@ class Job:
     media_type: str | None = None
     event_id: str | None = None
     event_time: str = ""
-    reason: Literal["event", "backfill"] = "event"
+    reason: Literal["event", "backfill", "reconcile"] = "event"
 
     @property
     def key(self) -> str:

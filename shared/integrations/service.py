@@ -12,13 +12,24 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
+from shared.api.repository_listing import refresh_repository
 from shared.clock import utc_now
 from shared.errors import Conflict, InvalidInput, LookoutError, NotFound
 from shared.intake.jobs import Job
 from shared.integrations.connection import ConnectionResult, run_connection_test
 from shared.integrations.model import Integration, is_loopback, normalize_registry_host
 from shared.integrations.template import TOKEN_NAME, cleanup_commands, registry_template_inputs
-from shared.records import ImageRecords, IntegrationRecords, JobSink, ReportRecords, RepositoryActivations, SbomRecords
+from shared.records import (
+    AffectedImages,
+    ImageRecords,
+    IntegrationRecords,
+    JobSink,
+    PackageOccurrences,
+    ReportRecords,
+    RepositoryActivations,
+    RepositorySummaries,
+    SbomRecords,
+)
 from shared.registry.auth import Credentials
 from shared.registry.catalog import list_repositories
 from shared.registry.client import RegistryClient
@@ -72,6 +83,8 @@ class Integrations:
 
     ``box`` encrypts passwords and webhook secrets at rest; ``public_url`` is where Event Grid reaches
     the app; ``allow_insecure_registries`` lets plain-HTTP registries off this machine be integrated.
+    ``summaries``, ``affected`` and ``packages`` are the listing indexes that activation and removal keep
+    current; the app always has them (None only where a caller needs none of the listings).
     """
 
     records: IntegrationRecords
@@ -83,6 +96,9 @@ class Integrations:
     box: SecretBox
     public_url: str
     allow_insecure_registries: bool = False
+    summaries: RepositorySummaries | None = None
+    affected: AffectedImages | None = None
+    packages: PackageOccurrences | None = None
 
     def get(self, integration_id: str) -> Integration:
         """The integration; :class:`NotFound` when there is none with that id."""
@@ -202,15 +218,17 @@ class Integrations:
             return None
         return integration
 
-    def registry_client(self, integration: Integration) -> RegistryClient:
+    def registry_client(self, integration: Integration, *, min_interval: float = 0.0) -> RegistryClient:
         """A client for the integration's registry with its stored credentials.
 
+        ``min_interval`` paces the client's requests at least that many seconds apart (0: unpaced).
         Raises a permanent :class:`LookoutError` when the integration is not enabled: Lookout contacts
         only registries whose connection test passed.
         """
         if not integration.enabled:
             raise LookoutError(f"integration {integration.id} is not enabled", code="integration-disabled")
-        return RegistryClient(integration.registry, self._stored_credentials(integration), insecure=integration.insecure)
+        return RegistryClient(integration.registry, self._stored_credentials(integration), insecure=integration.insecure,
+                              min_interval=min_interval)
 
     def connect_json(self, outcome: Outcome) -> dict[str, Any]:
         """The answer to creating an integration: the record, its webhook URL and the registry template's inputs."""
@@ -271,6 +289,8 @@ class Integrations:
         results = []
         for name in names:
             self.repositories.set_enabled(integration.id, name, enabled, now)
+            if self.summaries is not None:
+                refresh_repository(self.images, self.summaries, integration.registry, name, enabled=enabled)
             backfill = enabled and integration.enabled
             if backfill:
                 self.jobs.put(Job(kind="backfill", integration_id=integration.id, registry=integration.registry,
@@ -284,16 +304,23 @@ class Integrations:
     def remove(self, integration_id: str, purge: bool, actor: str = "unknown") -> dict[str, Any]:
         """Remove the integration and its repository settings (``purge``: its analyses too).
 
-        Deliveries to its webhook URL are refused from then on. The answer lists the Azure resources that
-        remain on the registry side and the commands that delete them.
+        Without ``purge`` the analyses and their listings stay, every repository shown as deactivated;
+        with it the images leave every listing. Deliveries to its webhook URL are refused from then on.
+        The answer lists the Azure resources that remain on the registry side and the commands that
+        delete them.
         """
         integration = self.get(integration_id)
         self.repositories.delete_all(integration.id)
         purged = 0
         if purge:
+            for index in (self.affected, self.packages, self.summaries):
+                if index is not None:
+                    index.purge_registry(integration.registry)
             purged = self.images.purge_registry(integration.registry)
             self.sboms.purge_registry(integration.registry)
             self.reports.purge_registry(integration.registry)
+        else:
+            self._deactivate_summaries(integration.registry)
         self.records.delete(integration.id)
         log.warning("integration %s (%s) removed by %s; purge=%s, %d images deleted", integration.id,
                     integration.registry, actor, purge, purged)
@@ -308,3 +335,18 @@ class Integrations:
             ],
             "cleanup_commands": cleanup_commands(integration.registry),
         }
+
+    def _deactivate_summaries(self, registry: str) -> None:
+        """Show every repository of ``registry`` as deactivated (its settings are gone)."""
+        if self.summaries is None:
+            return
+        activated: list[str] = []
+        cursor = None
+        while True:
+            page = self.summaries.list(registry, 500, cursor)
+            activated += [s.repository for s in page.items if s.enabled]
+            if page.cursor is None or not any(s.enabled for s in page.items):
+                break
+            cursor = page.cursor
+        for repository in activated:
+            refresh_repository(self.images, self.summaries, registry, repository, enabled=False)

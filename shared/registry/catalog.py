@@ -1,8 +1,11 @@
-"""A registry's repositories: listing them, and finding the latest image of each.
+"""A registry's repositories: listing them, their tags with digests, and the latest image of each.
 
 Listing prefers ACR's ``/acr/v1/_catalog`` and falls back to ``/v2/_catalog``. The latest image of a
 repository is the first tag of ACR's ``/acr/v1/<repo>/_tags?orderby=timedesc``; registries without
-the ACR API are asked for every tag's config, and the newest ``created`` wins.
+the ACR API are asked for every tag's config, and the newest ``created`` wins. A repository's tags
+with their digests (:func:`tagged_digests`) come from the same ACR listing, which carries them, or
+else from ``/v2/<repo>/tags/list`` and a manifest ``HEAD`` per tag; :func:`manifest_exists` asks
+whether a manifest is still there.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from dataclasses import dataclass
 
 from shared.clock import normalize_time
 from shared.errors import LookoutError
-from shared.registry.client import RegistryClient
-from shared.registry.errors import NotSupported
+from shared.registry import mediatypes
+from shared.registry.client import RegistryClient, RegistryResponse
+from shared.registry.errors import InvalidReference, ManifestUnknown, NameUnknown, NotSupported
 from shared.registry.model import Manifest, is_attestation
+from shared.registry.reference import Digest, validate_repository, validate_tag
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +31,9 @@ MAX_REPOSITORIES = 10_000
 MAX_TAGS_SCANNED = 200
 """Without the ACR API, at most this many tags are inspected to find the newest image."""
 
+MAX_TAGS_LISTED = 1_000
+"""The default bound of :func:`tagged_digests`: tags resolved to digests per call."""
+
 
 @dataclass(frozen=True)
 class LatestImage:
@@ -33,6 +41,132 @@ class LatestImage:
 
     tag: str
     digest: str
+
+
+@dataclass(frozen=True)
+class TaggedDigest:
+    """A tag and the manifest digest it points at.
+
+    ``updated`` is when the tag last moved (ACR's ``lastUpdateTime``, else its ``createdTime``) as a
+    canonical UTC time; "" when the registry does not say (the OCI API has no times).
+    """
+
+    tag: str
+    digest: str
+    updated: str = ""
+
+
+@dataclass(frozen=True)
+class TagListing:
+    """Tags of one repository with their digests.
+
+    ``complete`` is false when the repository has more tags than were asked for; ``acr`` is true when
+    they were read with ACR's ``/acr/v1`` API (false: the OCI API, the registry has no ACR API).
+    """
+
+    tags: tuple[TaggedDigest, ...]
+    complete: bool
+    acr: bool
+
+
+def tagged_digests(client: RegistryClient, repository: str, limit: int = MAX_TAGS_LISTED, *,
+                   acr: bool = True) -> TagListing:
+    """At most ``limit`` tags of ``repository`` with the digests they point at.
+
+    With ``acr`` (and a registry that has the ACR API): the newest ``limit`` tags of
+    ``/acr/v1/<repo>/_tags?orderby=timedesc``, newest first, with their times, at one request per
+    100 tags. Otherwise, or when the registry has no ACR API: the first ``limit`` tags of
+    ``/v2/<repo>/tags/list`` in the registry's order, each resolved by a manifest ``HEAD`` (a ``GET``
+    when the ``HEAD`` names no digest), at one request per tag. A repository the registry does not
+    know has no tags; a tag removed between the listing and its ``HEAD`` is left out, as are records
+    whose name or digest is malformed. Other failures raise :class:`~shared.registry.errors.RegistryError`.
+    """
+    validate_repository(repository)
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    if acr:
+        try:
+            return _acr_tagged_digests(client, repository, limit)
+        except NotSupported:
+            log.debug("no ACR tags API on %s; resolving the tags of %s one by one", client.host, repository)
+    tags: list[TaggedDigest] = []
+    try:
+        for name in client.tags(repository):
+            if len(tags) >= limit:
+                return TagListing(tuple(tags), complete=False, acr=False)
+            digest = _tag_digest(client, repository, name)
+            if digest is not None:
+                tags.append(TaggedDigest(name, digest))
+    except NameUnknown:
+        return TagListing((), complete=True, acr=False)
+    return TagListing(tuple(tags), complete=True, acr=False)
+
+
+def _acr_tagged_digests(client: RegistryClient, repository: str, limit: int) -> TagListing:
+    tags: list[TaggedDigest] = []
+    try:
+        for record in client.acr_tags(repository, orderby="timedesc"):
+            name, digest = record.get("name"), record.get("digest")
+            if not isinstance(name, str) or not _valid_tag(name) or not isinstance(digest, str) or not Digest.is_valid(digest):
+                log.warning("a tag record of %s without a usable name or digest was skipped", repository)
+                continue
+            if len(tags) >= limit:
+                return TagListing(tuple(tags), complete=False, acr=True)
+            tags.append(TaggedDigest(name, digest, _record_time(record)))
+    except NameUnknown:
+        return TagListing((), complete=True, acr=True)
+    return TagListing(tuple(tags), complete=True, acr=True)
+
+
+def _record_time(record: dict[str, object]) -> str:
+    for key in ("lastUpdateTime", "createdTime"):
+        value = record.get(key)
+        if isinstance(value, str) and (moment := normalize_time(value)):
+            return moment
+    return ""
+
+
+def _tag_digest(client: RegistryClient, repository: str, tag: str) -> str | None:
+    """The digest ``tag`` points at now; None when the tag is gone or malformed."""
+    if not _valid_tag(tag):
+        log.warning("a malformed tag of %s was skipped", repository)
+        return None
+    response = _head_manifest(client, repository, tag)
+    if response is None:
+        return None
+    announced = response.headers.get("Docker-Content-Digest")
+    if announced is not None and Digest.is_valid(announced):
+        return announced
+    try:
+        return str(client.get_manifest(repository, tag).digest)
+    except (ManifestUnknown, NameUnknown):
+        return None
+
+
+def _valid_tag(tag: str) -> bool:
+    try:
+        validate_tag(tag)
+    except InvalidReference:
+        return False
+    return True
+
+
+def manifest_exists(client: RegistryClient, repository: str, digest: str | Digest) -> bool:
+    """Whether the registry still has the manifest ``digest`` in ``repository`` (one ``HEAD``).
+
+    False when it answers 404 (no such manifest, or no such repository); other failures raise
+    :class:`~shared.registry.errors.RegistryError`.
+    """
+    validate_repository(repository)
+    reference = digest if isinstance(digest, Digest) else Digest(digest)
+    return _head_manifest(client, repository, str(reference)) is not None
+
+
+def _head_manifest(client: RegistryClient, repository: str, reference: str) -> RegistryResponse | None:
+    """``HEAD /v2/<repo>/manifests/<reference>``: the answer, or None for a 404."""
+    response = client.request("HEAD", f"/v2/{repository}/manifests/{reference}", scopes=(f"repository:{repository}:pull",),
+                              headers={"Accept": mediatypes.ACCEPT}, ok=(200, 404))
+    return None if response.status == 404 else response
 
 
 def list_repositories(client: RegistryClient) -> tuple[list[str], bool]:

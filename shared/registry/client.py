@@ -213,7 +213,8 @@ class RegistryClient:
     raises :class:`InsecureNotAllowed`. ``credentials`` are sent only to the token service the
     registry's challenge names (or as Basic when the registry asks for Basic). ``timeout`` is
     seconds (one number for connect and read) or a :class:`Timeout`; ``max_attempts`` bounds the
-    tries of each request (it overrides ``retry.max_attempts``).
+    tries of each request (it overrides ``retry.max_attempts``); ``min_interval`` paces requests at
+    least that many seconds apart (see :class:`~shared.registry.transport.Transport`).
 
     Thread-safe for concurrent calls when the ``session`` is.
     """
@@ -229,6 +230,7 @@ class RegistryClient:
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         authenticator: Authenticator | None = None,
+        min_interval: float = 0.0,
     ) -> None:
         scheme, _, bare = host.rstrip("/").rpartition("://")
         scheme = scheme.lower() or ("http" if insecure else "https")
@@ -244,7 +246,8 @@ class RegistryClient:
         retry = retry or RetryPolicy()
         if max_attempts is not None:
             retry = replace(retry, max_attempts=max_attempts)
-        self.transport = Transport(insecure=insecure, timeout=timeout, retry=retry, session=session)
+        self.transport = Transport(insecure=insecure, timeout=timeout, retry=retry, session=session,
+                                   min_interval=min_interval)
         self.credentials = credentials
         self.authenticator: Authenticator = authenticator or ChallengeAuthenticator(credentials, self.transport)
 

@@ -9,7 +9,9 @@
 - goes over HTTPS with verified certificates, unless the transport was made ``insecure`` (then
   plain HTTP and unverified TLS are allowed: the caller decides which registries may be insecure);
 - follows redirects itself, dropping ``Authorization`` as soon as a redirect leaves the origin
-  (scheme, host, port) the header was meant for, and never adding it back.
+  (scheme, host, port) the header was meant for, and never adding it back;
+- when the transport was given a ``min_interval``, leaves at least that many seconds between the
+  starts of two requests (a pace kept under a registry's read limit by a caller that sends many).
 
 Responses are streamed: the caller reads them with :func:`read_limited` (or its own bounded reader)
 and closes them. Environment proxies are honoured; ``.netrc`` credentials and cookies are not used.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -90,6 +93,8 @@ class Transport:
     """Sends registry HTTP requests (see the module doc for the guarantees).
 
     ``request_count`` counts the HTTP requests sent (each redirect hop and retry included).
+    ``min_interval`` is the least time, in seconds, between the starts of two of them (0: no pacing);
+    the pacing waits come on top of any retry backoff or ``Retry-After``.
     """
 
     def __init__(
@@ -100,7 +105,10 @@ class Transport:
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         max_redirects: int = MAX_REDIRECTS,
+        min_interval: float = 0.0,
     ) -> None:
+        if min_interval < 0:
+            raise ValueError("min_interval must not be negative")
         self.insecure = insecure
         self.timeout = timeout or Timeout()
         self.retry = retry or RetryPolicy()
@@ -109,11 +117,28 @@ class Transport:
         self.session = session or requests.Session()
         self._count_lock = threading.Lock()
         self.request_count = 0
+        self.min_interval = min_interval
+        self._pace_lock = threading.Lock()
+        self._next_start = 0.0
 
     def close(self) -> None:
         """Close the session when this transport created it."""
         if self._owns_session:
             self.session.close()
+
+    def _pace(self) -> None:
+        """Wait until ``min_interval`` seconds have passed since the previous request started.
+
+        Concurrent callers queue up behind each other, so the pace holds across threads.
+        """
+        if self.min_interval <= 0:
+            return
+        with self._pace_lock:
+            now = time.monotonic()
+            if self._next_start > now:
+                time.sleep(self._next_start - now)
+                now = self._next_start
+            self._next_start = now + self.min_interval
 
     def check_url(self, url: str) -> None:
         """Raise :class:`InsecureNotAllowed` unless ``url`` is https (or http on an insecure transport)."""
@@ -171,6 +196,7 @@ class Transport:
             prepared = requests.Request(method, url, headers=headers, params=params, data=data).prepare()
             verify = False if self.insecure else self.session.verify
             settings = self.session.merge_environment_settings(prepared.url, {}, True, verify, None)
+            self._pace()
             with self._count_lock:
                 self.request_count += 1
             response = self.session.send(

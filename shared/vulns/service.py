@@ -3,6 +3,10 @@
 The advisory source is the offline mirror in Table storage (default) or the OSV API, chosen by
 ``LOOKOUT_ADVISORY_SOURCE`` (:func:`advisory_source`). Matching needs no registry traffic: it reads
 stored SBOMs only.
+
+Once an image's platform reports are stored, its findings are filed in the advisory index
+(:class:`~shared.records.AffectedImages`, :meth:`Vulnerabilities.file_image`); a re-match files the
+images whose reports it replaced again and refreshes their repositories' summaries.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.analysis.model import PlatformAnalysis
+from shared.api.repository_listing import refresh_repository
 from shared.clock import utc_now
 from shared.errors import LookoutError
+from shared.images.listing import AdvisoryHit
 from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
-from shared.records import ImageRecords, ReportRecords, SbomRecords
+from shared.records import AffectedImages, ImageRecords, ReportRecords, RepositorySummaries, SbomRecords
 from shared.settings import Settings
 from shared.vulns.feeds import open_feed
 from shared.vulns.index import AdvisoryMirror, AdvisorySource, ImportResult
@@ -112,6 +118,24 @@ def image_counts(reports: Sequence[dict[str, Any]]) -> tuple[dict[str, int], int
     return {level: counts.get(level, 0) for level in LEVELS}, sum(f.fixable for f in seen.values())
 
 
+def advisory_hits(reports: Iterable[dict[str, Any]]) -> list[AdvisoryHit]:
+    """The findings of an image's platform reports (:func:`~shared.vulns.report.platform_json`) as advisory hits,
+    each (advisory, platform, package, installed version) once."""
+    hits: dict[tuple[str, str, str, str], AdvisoryHit] = {}
+    for report in reports:
+        for value in report.get("findings", []):
+            finding = finding_from_json(value)
+            key = (finding.id, str(report.get("digest", "")), finding.package, finding.installed_version)
+            hits.setdefault(key, AdvisoryHit(
+                advisory=finding.id, aliases=finding.aliases, summary=finding.summary,
+                severity=dict(value["severity"]), level=level_of(finding),
+                references=tuple({"type": r.type, "url": r.url} for r in finding.references),
+                platform=str(report.get("platform", "")), platform_digest=str(report.get("digest", "")),
+                package=finding.package, name=finding.name, installed_version=finding.installed_version,
+                fixed_versions=finding.fixed_versions))
+    return list(hits.values())
+
+
 @dataclass(frozen=True)
 class Rematch:
     """What a re-match after an advisory update did."""
@@ -122,12 +146,15 @@ class Rematch:
 
 @dataclass(frozen=True)
 class Vulnerabilities:
-    """Matching platform SBOMs against ``source`` and keeping the stored reports and image counts current."""
+    """Matching platform SBOMs against ``source`` and keeping the stored reports, image counts, the advisory
+    index (``affected``) and the repository summaries current."""
 
     source: AdvisorySource
     reports: ReportRecords
     sboms: SbomRecords
     images: ImageRecords
+    affected: AffectedImages
+    summaries: RepositorySummaries
 
     def matcher(self) -> Matcher:
         """A matcher over the advisory source (it caches lookups: use one per job)."""
@@ -143,6 +170,21 @@ class Vulnerabilities:
         stored = platform_json(report) | {"matched": utc_now()}
         self.reports.put(ref, stored, report.match.keys if file_keys else ())
         return stored
+
+    def file_image(self, record: ImageRecord, known: dict[PlatformRef, dict[str, Any]] | None = None) -> None:
+        """File the findings of an analyzed image's platforms in the advisory index (reports from ``known``,
+        else stored; a platform without a report adds nothing)."""
+        reports = []
+        for platform in record.platforms:
+            ref = PlatformRef(record.registry, record.repository, platform.digest)
+            report = (known or {}).get(ref) or self.reports.get(ref)
+            if report is not None:
+                reports.append(report)
+        self.affected.file(record.registry, record.repository, record.digest, advisory_hits(reports))
+
+    def unfile_image(self, registry: str, repository: str, digest: str) -> None:
+        """Remove an image from the advisory index (it was deleted)."""
+        self.affected.file(registry, repository, digest, [])
 
     def rematch(self, changed_keys: Iterable[PackageKey]) -> Rematch:
         """Match again every stored SBOM naming one of ``changed_keys``; update reports and image records.
@@ -174,9 +216,12 @@ class Vulnerabilities:
                 mine = {p.digest for p in record.platforms}
                 if record.status != "analyzed" or not mine & digests:
                     continue
-                self.images.put(self.refresh_record(record, reports))
+                refreshed = self.refresh_record(record, reports)
+                self.images.put(refreshed)
+                self.file_image(refreshed, reports)
                 if any(PlatformRef(registry, repository, d) in changed for d in mine):
                     images_changed.append(f"{registry}/{repository}@{record.digest}")
+            refresh_repository(self.images, self.summaries, registry, repository)
         log.info("re-matched %d SBOMs; %d images changed", len(refs), len(images_changed))
         return Rematch(len(refs), tuple(images_changed))
 

@@ -7,6 +7,11 @@ Contract with the Functions host: :meth:`Worker.process` returns normally when t
 Ordering: events may arrive out of order and more than once. Each record carries the time of the
 event that last changed it; a delete leaves a tombstone so that a push processed after the delete
 of the same digest (but pushed before it) leaves nothing behind.
+
+Listings: once an image is analyzed its packages and findings are filed in the package and advisory
+indexes (filed again, from what is stored, when the image is pushed again: that completes a filing a
+crash interrupted); a delete unfiles them; every change to a repository's records or tags refreshes
+its summary (:func:`~shared.api.repository_listing.refresh_repository`).
 """
 
 from __future__ import annotations
@@ -14,18 +19,28 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from shared.analysis import analyze_platform
 from shared.analysis.cache import LayerCache
+from shared.analysis.model import PlatformAnalysis
+from shared.api.repository_listing import refresh_repository
 from shared.clock import utc_now
 from shared.errors import LookoutError
+from shared.images.listing import PackageOccurrence
 from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
 from shared.intake.jobs import InvalidJob, Job, decode_job
 from shared.integrations.model import Integration
-from shared.records import ImageRecords, IntegrationRecords, RejectedMessages, SbomRecords
+from shared.records import (
+    ImageRecords,
+    IntegrationRecords,
+    PackageOccurrences,
+    RejectedMessages,
+    RepositorySummaries,
+    SbomRecords,
+)
 from shared.registry.catalog import latest_image
 from shared.registry.client import RegistryClient
 from shared.registry.image import PlatformImage, inspect_image
@@ -41,6 +56,15 @@ CREDENTIAL_FAILURES = frozenset({"unauthorized", "denied"})
 
 ClientFactory = Callable[[Integration], RegistryClient]
 """A registry client for an integration (raises a permanent error when it is not enabled)."""
+
+
+def package_occurrences(registry: str, repository: str, digest: str,
+                        analyses: Sequence[PlatformAnalysis]) -> list[PackageOccurrence]:
+    """Every package of an image's platform SBOMs, as the package index files it."""
+    return [PackageOccurrence(registry=registry, repository=repository, digest=digest, platform=analysis.platform,
+                              platform_digest=analysis.digest, purl=package.purl, name=package.name,
+                              version=package.version, type=package.type, layer=package.layer)
+            for analysis in analyses for package in analysis.packages]
 
 
 @dataclass(frozen=True)
@@ -62,6 +86,8 @@ class Worker:
     layer_cache: LayerCache
     rejected: RejectedMessages
     vulnerabilities: Vulnerabilities
+    packages: PackageOccurrences
+    summaries: RepositorySummaries
     client_for: ClientFactory
 
     def process(self, message: Message) -> Outcome:
@@ -119,6 +145,9 @@ class Worker:
             ImageRecord(registry=job.registry, repository=job.repository, digest=job.digest, status="deleted",
                         event_time=job.event_time, received=utc_now())
         )
+        self.packages.file(job.registry, job.repository, job.digest, [])
+        self.vulnerabilities.unfile_image(job.registry, job.repository, job.digest)
+        self._refresh(job)
         log.info("deleted %s", job.key)
         return "deleted"
 
@@ -143,6 +172,8 @@ class Worker:
             return "moot"
         if existing is not None and existing.status == "analyzed":
             self._point_tag(job)
+            self._file_stored(existing)
+            self._refresh(job)
             log.info("%s already analyzed", job.key)
             return "duplicate"
         started = time.monotonic()
@@ -160,29 +191,35 @@ class Worker:
                              error=exc.message, analyzed=utc_now(), duration_ms=_ms(started))
             if exc.temporary:
                 log.warning("%s failed temporarily (attempt %d): %s", job.key, dequeue_count, exc.code)
-                self._record_quietly(failed)
+                self._record_quietly(failed, job)
                 raise
             log.warning("%s failed: %s: %s", job.key, exc.code, exc.message)
             self.images.put(failed)
             self._point_tag(job)
+            self._refresh(job)
             if exc.code in CREDENTIAL_FAILURES:
                 self.integrations.put(replace(integration, status="error", last_error=exc.message,
                                               last_error_at=utc_now()))
             return "failed"
-        counts, fixable = image_counts([report for _, report in analyzed])
-        self.images.put(
-            replace(base, status="analyzed", media_type=image.media_type, size=image.size,
-                    platforms=tuple(platform for platform, _ in analyzed), vulnerabilities=counts, fixable=fixable,
-                    analyzed=utc_now(), duration_ms=_ms(started))
-        )
+        counts, fixable = image_counts([report for _, _, report in analyzed])
+        record = replace(base, status="analyzed", media_type=image.media_type, size=image.size,
+                         platforms=tuple(platform for platform, _, _ in analyzed), vulnerabilities=counts,
+                         fixable=fixable, analyzed=utc_now(), duration_ms=_ms(started))
+        self.images.put(record)
         self._point_tag(job)
+        self.packages.file(job.registry, job.repository, job.digest,
+                           package_occurrences(job.registry, job.repository, job.digest, [a for _, a, _ in analyzed]))
+        self.vulnerabilities.file_image(record, {PlatformRef(job.registry, job.repository, p.digest): report
+                                                 for p, _, report in analyzed})
+        self._refresh(job)
         log.info("analyzed %s: %d platform(s)", job.key, len(image.platforms))
         return "analyzed"
 
     def _analyze(
         self, client: RegistryClient, matcher: Matcher, job: Job, platform: PlatformImage
-    ) -> tuple[PlatformRecord, dict[str, Any]]:
-        """Build, store and match the SBOM of one platform image; the platform with its summary, and the report."""
+    ) -> tuple[PlatformRecord, PlatformAnalysis, dict[str, Any]]:
+        """Build, store and match the SBOM of one platform image; the platform with its summary, the SBOM and
+        the report."""
         analysis = analyze_platform(client, job.repository, platform, cache=self.layer_cache)
         self.sboms.put(job.registry, job.repository, analysis, utc_now())
         report = self.vulnerabilities.match_and_store(
@@ -193,16 +230,29 @@ class Worker:
             distro = analysis.os.pretty_name or " ".join(x for x in (analysis.os.id, analysis.os.version_id) if x)
         summarized = replace(PlatformRecord.of(platform), distro=distro, package_counts=dict(sorted(counts.items())),
                              problems=len(analysis.problems))
-        return with_vulnerabilities(summarized, report), report
+        return with_vulnerabilities(summarized, report), analysis, report
 
     def _point_tag(self, job: Job) -> None:
         if job.tag:
             self.images.point_tag(job.registry, job.repository, job.tag, job.digest, job.event_time)
 
-    def _record_quietly(self, record: ImageRecord) -> None:
+    def _file_stored(self, record: ImageRecord) -> None:
+        """File an analyzed image's packages and findings from its stored SBOMs and reports: completes the filing
+        of an analysis interrupted after its record was written (when nothing is missing, nothing is written)."""
+        analyses = [a for p in record.platforms if (a := self.sboms.get(record.registry, record.repository, p.digest))]
+        self.packages.file(record.registry, record.repository, record.digest,
+                           package_occurrences(record.registry, record.repository, record.digest, analyses))
+        self.vulnerabilities.file_image(record)
+
+    def _refresh(self, job: Job) -> None:
+        """Bring the summary of the job's repository up to date with its records and tags."""
+        refresh_repository(self.images, self.summaries, job.registry, job.repository)
+
+    def _record_quietly(self, record: ImageRecord, job: Job) -> None:
         """Record a temporary failure for users to see; storage trouble here must not hide the original error."""
         try:
             self.images.put(record)
+            self._refresh(job)
         except LookoutError as exc:
             log.warning("could not record the temporary failure of %s: %s", record.digest, exc.code)
 

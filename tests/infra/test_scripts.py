@@ -73,6 +73,12 @@ def test_package_of_this_project_holds_the_app_and_no_development_files(tmp_path
     names = package(PROJECT, tmp_path / "app.zip")
     for required in ("function_app.py", "host.json", "requirements.txt", "shared/settings.py", "functions/api.py"):
         assert required in names
+    # The dashboard's static files are served by the app itself: every one of them ships.
+    static = PROJECT / "shared" / "dashboard" / "static"
+    shipped = sorted(path.relative_to(PROJECT).as_posix() for path in static.rglob("*") if path.is_file())
+    assert "shared/dashboard/static/index.html" in shipped and "shared/dashboard/static/js/main.js" in shipped
+    assert "functions/dashboard.py" in names
+    assert [name for name in shipped if name not in names] == []
     assert "infra/registry-integration.json" in names  # the app serves it to the portal and to az
     assert [n for n in names if n.startswith("infra/")] == ["infra/registry-integration.json"]
     tops = {name.split("/")[0] for name in names}
@@ -93,6 +99,10 @@ def test_funcignore_rules_as_deploy_sh_applies_them(tmp_path: Path) -> None:
         "shared/__init__.py": True,
         "shared/store/tests_helpers.py": True,
         "functions/api.py": True,
+        "shared/dashboard/static/index.html": True,
+        "shared/dashboard/static/app.css": True,
+        "shared/dashboard/static/js/pages/image.js": True,
+        "shared/dashboard/static/favicon.svg": True,
         "functions/__pycache__/api.cpython-311.pyc": False,
         "tests/test_x.py": False,
         "shared/tests/deep.py": False,

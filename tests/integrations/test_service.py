@@ -8,10 +8,20 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from shared.errors import Conflict, InvalidInput, LookoutError, NotFound
+from shared.images.listing import PackageOccurrence
 from shared.images.model import ImageRecord, PlatformRef
 from shared.integrations.service import Integrations, integration_json
 from shared.secrets import SecretBox, generate_key
-from testkit.memory_records import MemoryImages, MemoryIntegrations, MemoryJobs, MemoryReports, MemorySboms
+from testkit.memory_records import (
+    MemoryAffected,
+    MemoryImages,
+    MemoryIntegrations,
+    MemoryJobs,
+    MemoryPackages,
+    MemoryReports,
+    MemorySboms,
+    MemorySummaries,
+)
 from testkit.registry import RegistryServer
 
 PUBLIC_URL = "https://lookout.example"
@@ -24,6 +34,8 @@ class Harness:
     jobs: MemoryJobs
     images: MemoryImages
     reports: MemoryReports
+    summaries: MemorySummaries
+    packages: MemoryPackages
 
 
 class Activations:
@@ -49,9 +61,11 @@ class Activations:
 @pytest.fixture
 def harness() -> Harness:
     records, jobs, images, reports = MemoryIntegrations(), MemoryJobs(), MemoryImages(), MemoryReports()
+    summaries, packages = MemorySummaries(), MemoryPackages()
     service = Integrations(records=records, repositories=Activations(), images=images, sboms=MemorySboms(),
-                           reports=reports, jobs=jobs, box=SecretBox(generate_key()), public_url=PUBLIC_URL)
-    return Harness(service, records, jobs, images, reports)
+                           reports=reports, jobs=jobs, box=SecretBox(generate_key()), public_url=PUBLIC_URL,
+                           summaries=summaries, affected=MemoryAffected(), packages=packages)
+    return Harness(service, records, jobs, images, reports, summaries, packages)
 
 
 def test_a_wrong_password_keeps_the_integration_pending_and_the_right_one_enables_it(
@@ -120,3 +134,30 @@ def test_removal_with_purge_forgets_the_analyses_and_names_what_remains_in_azure
     assert any("docker-scout-readonly-token" in item for item in answer["remaining_azure_resources"])
     assert answer["cleanup_commands"]
     assert harness.records.get(integration.id) is None
+
+
+def test_activation_shows_in_the_repository_summaries_and_removal_without_purge_deactivates_them(
+    harness: Harness, registry: RegistryServer
+) -> None:
+    integration = harness.service.create(registry.host, insecure=True).integration
+    harness.service.set_repositories(integration.id, ["team/a", "team/b"], True)
+    assert {(s.repository, s.enabled, s.images) for s in harness.summaries.summaries.values()} == {
+        ("team/a", True, 0), ("team/b", True, 0)}
+    harness.images.put(ImageRecord(registry=registry.host, repository="team/a", digest="sha256:" + "a" * 64,
+                                   status="analyzed", event_time="2026-01-01T00:00:00.000000Z"))
+    harness.service.set_repositories(integration.id, ["team/a", "team/b"], False)
+    # A deactivated repository with images stays listed; one without is no longer a repository of interest.
+    assert [(s.repository, s.enabled, s.images) for s in harness.summaries.summaries.values()] == [("team/a", False, 1)]
+    harness.service.set_repositories(integration.id, ["team/a"], True)
+    harness.service.remove(integration.id, purge=False)
+    assert [(s.repository, s.enabled) for s in harness.summaries.summaries.values()] == [("team/a", False)]
+
+
+def test_removal_with_purge_empties_the_listings(harness: Harness, registry: RegistryServer) -> None:
+    integration = harness.service.create(registry.host, insecure=True).integration
+    digest = "sha256:" + "b" * 64
+    harness.service.set_repositories(integration.id, ["team/a"], True)
+    harness.packages.file(registry.host, "team/a", digest, [PackageOccurrence(
+        registry.host, "team/a", digest, "linux/amd64", digest, "pkg:pypi/x@1", "x", "1", "pypi", "sha256:" + "c" * 64)])
+    harness.service.remove(integration.id, purge=True)
+    assert harness.summaries.summaries == {} and harness.packages.filed == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
@@ -103,6 +104,23 @@ def test_connection_refused_is_temporary_after_retries(fast_retry: RetryPolicy, 
     assert raised.value.temporary
     assert "could not connect after 3 attempt(s)" in raised.value.message
     assert len(sleeps) == 2
+
+
+def test_a_minimum_interval_paces_requests_and_retries(
+    standin: Callable[..., StandIn], fast_retry: RetryPolicy, sleeps: RecordedSleeps
+) -> None:
+    server = standin()
+    server.route("GET", "/v2/", Reply(503), V2)
+    client = client_for(server, fast_retry, min_interval=0.15)
+    started = time.monotonic()
+    for _ in range(3):
+        client.ping()
+    elapsed = time.monotonic() - started
+    assert client.request_count == 4  # the retry is paced like any request
+    assert elapsed >= 3 * 0.15
+    assert sleeps == [0.01]  # the retry's own backoff is unchanged
+    with pytest.raises(ValueError):
+        Transport(min_interval=-1)
 
 
 def test_read_timeout_is_temporary(standin: Callable[..., StandIn], fast_retry: RetryPolicy) -> None:

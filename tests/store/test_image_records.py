@@ -7,6 +7,7 @@ import pytest
 from shared.errors import InvalidInput
 from shared.images.model import ImageRecord, PlatformRecord
 from shared.registry.image import Layer
+from shared.store import image_records
 from shared.store.keys import decode_key, encode_key
 from shared.wiring import Services
 
@@ -49,3 +50,61 @@ def test_tag_moves_only_forward_in_event_time(svc: Services) -> None:
     assert svc.images.tags_of("r.example", "team/app", DIGEST_B) == ["latest"]
     svc.images.drop_tags("r.example", "team/app", DIGEST_B)
     assert svc.images.get_tag("r.example", "team/app", "latest") is None
+
+
+def record(digest: str, pushed: str, status: str = "analyzed", repository: str = "team/order") -> ImageRecord:
+    return ImageRecord(registry="r.example", repository=repository, digest=digest, status=status,  # type: ignore[arg-type]
+                       event_time=pushed)
+
+
+def test_live_images_are_listed_newest_push_first_and_keep_their_place(svc: Services) -> None:
+    digests = [f"sha256:{n:064x}" for n in range(5)]
+    for number, digest in enumerate(digests):
+        svc.images.put(record(digest, f"2026-01-0{number + 1}T00:00:00.000000Z"))
+    svc.images.put(record("sha256:" + "f" * 64, "2026-02-01T00:00:00.000000Z", status="deleted"))
+    # Analyzed again later (another event), the oldest image keeps the place of its first push.
+    svc.images.put(record(digests[0], "2026-03-01T00:00:00.000000Z", status="failed"))
+    pages, cursor = [], None
+    while True:
+        page = svc.images.list_pushed("r.example", "team/order", 2, cursor)
+        pages.append([r.digest for r in page.items])
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert pages == [[digests[4], digests[3]], [digests[2], digests[1]], [digests[0]]]
+    assert svc.images.list_pushed("r.example", "team/order", 10).items[-1].status == "failed"
+    assert svc.images.count_live("r.example", "team/order") == 5
+    svc.images.put(record(digests[4], "2026-04-01T00:00:00.000000Z", status="deleted"))
+    assert [r.digest for r in svc.images.list_pushed("r.example", "team/order", 1).items] == [digests[3]]
+    assert svc.images.count_live("r.example", "team/order") == 4
+    # Pushed again after its delete, it is the newest once more.
+    svc.images.put(record(digests[4], "2026-05-01T00:00:00.000000Z"))
+    assert [r.digest for r in svc.images.list_pushed("r.example", "team/order", 1).items] == [digests[4]]
+    svc.images.purge_registry("r.example")
+    assert svc.images.list_pushed("r.example", "team/order", 10).items == ()
+
+
+def test_the_tags_of_a_digest_follow_the_pointers(svc: Services) -> None:
+    svc.images.point_tag("r.example", "team/app", "1.0", DIGEST_A, "2026-01-01T00:00:01.000000Z")
+    svc.images.point_tag("r.example", "team/app", "latest", DIGEST_A, "2026-01-01T00:00:01.000000Z")
+    svc.images.point_tag("r.example", "team/app", "latest", DIGEST_B, "2026-01-01T00:00:02.000000Z")
+    assert svc.images.tags_for("r.example", "team/app", [DIGEST_A, DIGEST_B, "sha256:" + "c" * 64]) == {
+        DIGEST_A: ["1.0"], DIGEST_B: ["latest"], "sha256:" + "c" * 64: []}
+    svc.images.drop_tags("r.example", "team/app", DIGEST_A)
+    assert svc.images.tags_of("r.example", "team/app", DIGEST_A) == []
+    assert svc.images.get_tag("r.example", "team/app", "1.0") is None
+    assert svc.images.tags_of("r.example", "team/app", DIGEST_B) == ["latest"]
+
+
+@pytest.mark.parametrize("one_read", [1000, 2])
+def test_the_tags_of_many_digests_in_one_read_or_one_range_each(svc: Services, monkeypatch: pytest.MonkeyPatch,
+                                                                  one_read: int) -> None:
+    monkeypatch.setattr(image_records, "ONE_READ_ROWS", one_read)
+    digests = [f"sha256:{n:064x}" for n in range(7)]
+    for number, digest in enumerate(digests[:6]):
+        svc.images.point_tag("r.example", "team/many", f"v{number}", digest, "2026-01-01T00:00:00.000000Z")
+    svc.images.point_tag("r.example", "team/many", "latest", digests[5], "2026-01-01T00:00:01.000000Z")
+    svc.images.point_tag("r.example", "team/many", "sha256", digests[0], "2026-01-01T00:00:00.000000Z")
+    found = svc.images.tags_for("r.example", "team/many", digests)
+    assert found == {**{d: [f"v{n}"] for n, d in enumerate(digests[:6])}, digests[0]: ["sha256", "v0"],
+                     digests[5]: ["latest", "v5"], digests[6]: []}

@@ -10,7 +10,7 @@ import pytest
 
 from shared.vulns.index import MemoryIndex
 from shared.vulns.service import PROGRESS_EVERY, Vulnerabilities, refresh_due
-from testkit.memory_records import MemoryImages, MemoryReports, MemorySboms
+from testkit.memory_records import MemoryAffected, MemoryImages, MemoryReports, MemorySboms, MemorySummaries
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -35,7 +35,8 @@ def write_records(root: Path, count: int) -> Path:
 def test_each_feed_is_imported_and_a_bad_one_is_reported_without_stopping_the_others(tmp_path: Path) -> None:
     sboms, images = MemorySboms(), MemoryImages()
     mirror = MemoryIndex()
-    service = Vulnerabilities(source=mirror, reports=MemoryReports(), sboms=sboms, images=images)
+    service = Vulnerabilities(source=mirror, reports=MemoryReports(), sboms=sboms, images=images,
+                              affected=MemoryAffected(), summaries=MemorySummaries())
     seen: list[tuple[str, int]] = []
     good = write_records(tmp_path / "good", PROGRESS_EVERY + 5)
     done = service.import_feeds(mirror, [str(tmp_path / "missing"), str(good)],

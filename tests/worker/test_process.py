@@ -20,7 +20,16 @@ from shared.vulns.index import MemoryIndex
 from shared.vulns.service import Vulnerabilities
 from shared.worker.process import Message, Worker
 from testkit.images import PushedImage, push_image
-from testkit.memory_records import MemoryImages, MemoryIntegrations, MemoryRejected, MemoryReports, MemorySboms
+from testkit.memory_records import (
+    MemoryAffected,
+    MemoryImages,
+    MemoryIntegrations,
+    MemoryPackages,
+    MemoryRejected,
+    MemoryReports,
+    MemorySboms,
+    MemorySummaries,
+)
 from testkit.registry import RegistryServer
 from tests.vulns.support import advisory, affected
 
@@ -45,6 +54,9 @@ class Harness:
     sboms: MemorySboms
     reports: MemoryReports
     rejected: MemoryRejected
+    packages: MemoryPackages
+    summaries: MemorySummaries
+    affected: MemoryAffected
 
     def job(self, kind: str, image: PushedImage | None = None, *, repository: str = "team/worker", tag: str | None = None,
             event_time: str = PUSHED_AT, integration_id: str = "i1") -> Message:
@@ -62,15 +74,17 @@ def harness(registry: RegistryServer) -> Harness:
     index = MemoryIndex()
     index.import_records([advisory("PYSEC-2026-1", affected("PyPI", "requests", ("introduced", "0"), ("fixed", "2.5.0")))])
     images, sboms, reports, rejected = MemoryImages(), MemorySboms(), MemoryReports(), MemoryRejected()
+    packages, summaries, found = MemoryPackages(), MemorySummaries(), MemoryAffected()
 
     def client_for(integration: Integration) -> RegistryClient:
         return registry.client(Credentials(integration.username or "", registry.readonly.password))
 
     worker = Worker(integrations=integrations, images=images, sboms=sboms, layer_cache=MemoryLayerCache(),
                     rejected=rejected, vulnerabilities=Vulnerabilities(source=index, reports=reports, sboms=sboms,
-                                                                       images=images),
-                    client_for=client_for)
-    return Harness(worker, registry, integrations, images, sboms, reports, rejected)
+                                                                       images=images, affected=found,
+                                                                       summaries=summaries),
+                    packages=packages, summaries=summaries, client_for=client_for)
+    return Harness(worker, registry, integrations, images, sboms, reports, rejected, packages, summaries, found)
 
 
 def push(registry: RegistryServer, tag: str = "1.0", version: str = "2.0.0", repository: str = "team/worker") -> PushedImage:
@@ -158,3 +172,51 @@ def test_a_backfill_analyzes_the_newest_tag(harness: Harness) -> None:
     record = harness.images.get(harness.registry.host, "team/backfill", str(newest.digest))
     assert record is not None and record.status == "analyzed"
     assert harness.images.tags_of(harness.registry.host, "team/backfill", str(newest.digest)) == ["new"]
+
+
+def test_an_analyzed_image_enters_every_listing_and_a_delete_takes_it_out(harness: Harness) -> None:
+    host = harness.registry.host
+    image = push(harness.registry, tag="listed", version="2.0.1", repository="team/listed")
+    assert harness.worker.process(harness.job("push", image, tag="listed", repository="team/listed")) == "analyzed"
+    summary = harness.summaries.summaries[(host, "team/listed")]
+    assert (summary.enabled, summary.images) == (True, 1)
+    assert summary.latest is not None and summary.latest.digest == str(image.digest)
+    assert summary.latest.tags == ("listed",) and summary.latest.vulnerabilities["unknown"] == 1
+    (hit,) = harness.affected.filed[(host, "team/listed", str(image.digest))]
+    assert (hit.advisory, hit.name, hit.installed_version, hit.fixed_versions) == ("PYSEC-2026-1", "requests", "2.0.1",
+                                                                                  ("2.5.0",))
+    assert hit.platform == "linux/amd64" and hit.level == "unknown"
+    (occurrence,) = harness.packages.find("requests", "pypi", 10).items
+    assert (occurrence.digest, occurrence.version, occurrence.platform) == (str(image.digest), "2.0.1", "linux/amd64")
+    # A second tag for the same digest shows in the summary at once.
+    assert harness.worker.process(harness.job("push", image, tag="also", repository="team/listed")) == "duplicate"
+    assert harness.summaries.summaries[(host, "team/listed")].latest.tags == ("also", "listed")  # type: ignore[union-attr]
+    deleted = harness.job("delete", image, repository="team/listed", event_time="2026-03-01T11:00:00.000000Z")
+    assert harness.worker.process(deleted) == "deleted"
+    after = harness.summaries.summaries[(host, "team/listed")]
+    assert (after.images, after.latest) == (0, None)
+    assert harness.affected.filed == {} and harness.packages.filed == {}
+
+
+def test_a_failed_image_is_the_newest_of_its_repository(harness: Harness) -> None:
+    image = push(harness.registry, tag="broken", version="2.0.2", repository="team/broken")
+
+    def wrong_password(integration: Integration) -> RegistryClient:
+        return harness.registry.client(Credentials(integration.username or "", "wrong"))
+
+    worker = replace(harness.worker, client_for=wrong_password)
+    assert worker.process(harness.job("push", image, tag="broken", repository="team/broken")) == "failed"
+    summary = harness.summaries.summaries[(harness.registry.host, "team/broken")]
+    assert summary.images == 1 and summary.latest is not None and summary.latest.status == "failed"
+    assert harness.packages.filed == {} and harness.affected.filed == {}
+
+
+def test_a_filing_interrupted_after_the_record_is_completed_by_the_retry(harness: Harness) -> None:
+    image = push(harness.registry, tag="crash", version="2.0.3", repository="team/crash")
+    assert harness.worker.process(harness.job("push", image, tag="crash", repository="team/crash")) == "analyzed"
+    key = (harness.registry.host, "team/crash", str(image.digest))
+    harness.affected.filed.pop(key)
+    harness.packages.filed.pop(key)
+    assert harness.worker.process(harness.job("push", image, tag="crash", repository="team/crash")) == "duplicate"
+    assert [h.advisory for h in harness.affected.filed[key]] == ["PYSEC-2026-1"]
+    assert [o.name for o in harness.packages.filed[key]] == ["requests"]
