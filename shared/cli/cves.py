@@ -1,11 +1,17 @@
-"""``lookout cves``: the known vulnerabilities of an image, straight from its registry, without Azure.
+"""``lookout cves``: the known vulnerabilities of an image, from Lookout's stored results or straight from
+its registry.
 
-``lookout cves REFERENCE [--username U] [--password-stdin] [--insecure] [--platform os/arch]
-[--format table|json|sarif] [--advisories PATH_OR_ZIP ... | --osv-api URL] [--severity LEVELS]
-[--fixable] [--exit-code]``.
+``lookout cves REFERENCE [--api URL] [--key KEY] [--from-registry] [--username U] [--password-stdin]
+[--insecure] [--platform os/arch] [--format table|json|sarif | --json]
+[--advisories PATH_OR_ZIP ... | --osv-api URL] [--severity LEVELS] [--fixable] [--exit-code]``.
 
-The image is analyzed exactly as ``lookout analyze`` does it (:mod:`shared.cli.analyze`), then
-matched (:mod:`shared.vulns.report`). Advisory data is not shipped with Lookout; it comes from:
+When a Lookout app is named (``--api URL``, else ``LOOKOUT_URL``) and ``--from-registry`` is not given,
+the app's stored results for the image are read (:mod:`shared.cli.stored_reports`) and printed exactly
+as a fresh match would be; when the app is unreachable, has not recorded the image or has not analyzed
+it, a note on stderr says so and the image is analyzed from its registry instead. Without an app, or
+with ``--from-registry``, the image is analyzed exactly as ``lookout analyze`` does it
+(:mod:`shared.cli.analyze`), then matched (:mod:`shared.vulns.report`). Advisory data for that is not
+shipped with Lookout; it comes from:
 
 - ``--advisories PATH_OR_ZIP``, repeatable: a directory of OSV records (JSON or YAML, searched
   recursively), an osv.dev ``all.zip`` or its https URL (:func:`shared.vulns.feeds.open_feed`);
@@ -41,7 +47,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from shared.cli import analyze
+from shared.cli.api import KEY_ENV, URL_ENV, ApiClient, ApiFailure, ApiUnreachable
+from shared.cli.output import Screen
 from shared.errors import InvalidInput
+from shared.registry.reference import Reference
 
 if TYPE_CHECKING:
     from shared.vulns.index import MemoryIndex
@@ -102,22 +111,35 @@ def _note(stderr: TextIO, what: str, problems: Sequence[Problem]) -> None:
         print(f"lookout: {len(problems)} {what}: {shown}", file=stderr)
 
 
-def run(
-    args: argparse.Namespace,
-    *,
-    stdin: TextIO | None = None,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> int:
-    """Run ``lookout cves`` for parsed ``args``; returns the exit code (errors raise :class:`LookoutError`)."""
+def stored_report(args: argparse.Namespace, *, stderr: TextIO, environ: Mapping[str, str]) -> ImageReport | None:
+    """The app's stored report of the image (see the module notes); None, after a note on ``stderr``, when
+    the app cannot give it, and None without a note when no app is named or ``--from-registry`` is given."""
+    from shared.cli.stored_reports import image_report
+
+    url = args.api or environ.get(URL_ENV, "")
+    if args.from_registry or not url:
+        return None
+    reference = Reference.parse(args.reference)
+    client = ApiClient(base_url=url, key=args.key or environ.get(KEY_ENV) or None)
+    screen = Screen(stderr=stderr)
+    try:
+        with screen.waiting(f"reading the stored results of {args.reference}"):
+            return image_report(client, reference, platform=args.platform)
+    except ApiUnreachable as exc:
+        reason = exc.message
+    except ApiFailure as exc:
+        reason = f"Lookout at {url} has no results for {args.reference} ({exc.status}: {exc.message})"
+    screen.note(f"{reason}; analyzing the image from its registry")
+    return None
+
+
+def registry_report(args: argparse.Namespace, *, stdin: TextIO, stderr: TextIO,
+                    environ: Mapping[str, str]) -> ImageReport:
+    """The image analyzed from its registry and matched against the advisories of the arguments."""
     from shared.vulns.matching import Matcher
     from shared.vulns.osvapi import OsvApiClient, OsvApiSource
-    from shared.vulns.report import match_image, parse_levels, select_image
+    from shared.vulns.report import match_image
 
-    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
-    environ = os.environ if environ is None else environ
-    levels = parse_levels(args.severity) if args.severity else None
     if args.osv_api:
         client = OsvApiClient(args.osv_api)
         try:
@@ -128,6 +150,26 @@ def run(
         index, unreadable = load_index(advisory_locations(args.advisories, environ))
         _note(stderr, "advisory records could not be read", unreadable)
         report = match_image(analyze.analyze_reference(args, stdin=stdin, stderr=stderr), Matcher(index))
+    return report
+
+
+def run(
+    args: argparse.Namespace,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """Run ``lookout cves`` for parsed ``args``; returns the exit code (errors raise :class:`LookoutError`)."""
+    from shared.vulns.report import parse_levels, select_image
+
+    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    environ = os.environ if environ is None else environ
+    levels = parse_levels(args.severity) if args.severity else None
+    report = stored_report(args, stderr=stderr, environ=environ)
+    if report is None:
+        report = registry_report(args, stdin=stdin, stderr=stderr, environ=environ)
     for platform in report.platforms:
         _note(stderr, f"packages of {platform.platform} have no OSV ecosystem", platform.match.skipped)
         _note(stderr, f"packages of {platform.platform} could not be fully evaluated", platform.match.problems)
@@ -141,11 +183,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``cves`` subcommand on ``subparsers`` (``argparse``'s ``add_subparsers()`` result)."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "cves",
-        help="list the known vulnerabilities of an image straight from its registry",
-        description="Analyze an image straight from its registry and match its packages against OSV advisories.",
+        help="list the known vulnerabilities of an image (stored by Lookout, or straight from its registry)",
+        description="The vulnerabilities of an image: Lookout's stored results when --api or LOOKOUT_URL names an "
+                    "app that has analyzed it; otherwise the image is analyzed straight from its registry and its "
+                    "packages matched against OSV advisories.",
     )
     analyze.add_image_arguments(parser)
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    output.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
+    parser.add_argument("--api", metavar="URL", help=f"read stored results from this Lookout (default: ${URL_ENV})")
+    parser.add_argument("--key", help=f"function key of that Lookout's API (default: ${KEY_ENV})")
+    parser.add_argument("--from-registry", action="store_true",
+                        help="analyze the image from its registry even when Lookout has results for it")
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--advisories",

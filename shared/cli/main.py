@@ -4,7 +4,8 @@ Subcommands: ``serve`` (the local Functions host), ``init-local-settings`` (writ
 ``local.settings.json`` with a fresh encryption key), ``integrations`` and ``repos`` (manage a
 running Lookout over its API), ``analyze`` and ``cves`` (an image's SBOM and vulnerabilities straight
 from its registry), ``advisories`` (the offline advisory mirror) and ``reconcile`` (the sweep that
-catches registry events Event Grid never delivered). Exit codes: 0 success, 1 failure, 2 usage error, 3 the API is
+catches registry events Event Grid never delivered); ``images``, ``quickview``, ``sbom``, ``compare``
+and ``vulns`` read a running Lookout's stored results over its API. Exit codes: 0 success, 1 failure, 2 usage error, 3 the API is
 unreachable.
 """
 
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from shared.cli import advisories, analyze, cves, manage, reconcile
+from shared.cli import advisories, analyze, compare, cves, images, manage, quickview, reconcile, sbom, vulns
 from shared.cli.api import ApiUnreachable
 from shared.errors import InvalidInput, LookoutError
 from shared.secrets import generate_key
@@ -67,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     advisories.add_parser(commands)
     cves.add_parser(commands)
     reconcile.add_parser(commands)
+    images.add_parser(commands)
+    quickview.add_parser(commands)
+    sbom.add_parser(commands)
+    compare.add_parser(commands)
+    vulns.add_parser(commands)
     return parser
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from shared.cli.api import DEFAULT_URL, ApiClient, repository_path
+from shared.cli.api import api_options, client_of, repository_path
 from shared.errors import InvalidInput
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -34,10 +33,6 @@ def read_password(from_stdin: bool, prompt: str, stdin: TextIO | None = None) ->
     if not value:
         raise InvalidInput("no password given")
     return value
-
-
-def _client(args: argparse.Namespace) -> ApiClient:
-    return ApiClient(base_url=args.url, key=args.key)
 
 
 def _print_json(value: Any) -> None:
@@ -63,7 +58,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     if args.password_stdin or args.username:
         body["username"] = args.username or "docker-scout-readonly-token"
         body["password"] = read_password(args.password_stdin, f"Password of token {body['username']}: ")
-    result = _client(args).call("POST", "integrations", body)
+    result = client_of(args).call("POST", "integrations", body)
     if args.json:
         _print_json(result)
         return EXIT_FAILED if result.get("connection", {}).get("ok") is False else EXIT_OK
@@ -83,7 +78,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     username = args.username or "docker-scout-readonly-token"
     password = read_password(args.password_stdin, f"Password of token {username}: ")
-    result = _client(args).call("PUT", f"integrations/{args.id}/token", {"username": username, "password": password})
+    result = client_of(args).call("PUT", f"integrations/{args.id}/token", {"username": username, "password": password})
     if args.json:
         _print_json(result)
         return EXIT_OK if result.get("connection", {}).get("ok") else EXIT_FAILED
@@ -91,7 +86,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    result = _client(args).call("POST", f"integrations/{args.id}/test")
+    result = client_of(args).call("POST", f"integrations/{args.id}/test")
     if args.json:
         _print_json(result)
         return EXIT_OK if result.get("connection", {}).get("ok") else EXIT_FAILED
@@ -99,7 +94,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    result = _client(args).call("GET", "integrations")
+    result = client_of(args).call("GET", "integrations")
     if args.json:
         _print_json(result)
         return EXIT_OK
@@ -116,7 +111,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    result = _client(args).call("GET", f"integrations/{args.id}")
+    result = client_of(args).call("GET", f"integrations/{args.id}")
     _print_json(result)
     return EXIT_OK
 
@@ -127,7 +122,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing removed")
             return EXIT_FAILED
-    result = _client(args).call("DELETE", f"integrations/{args.id}", params={"purge": str(args.purge).lower()})
+    result = client_of(args).call("DELETE", f"integrations/{args.id}", params={"purge": str(args.purge).lower()})
     if args.json:
         _print_json(result)
         return EXIT_OK
@@ -143,7 +138,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_repos_list(args: argparse.Namespace) -> int:
-    result = _client(args).call("GET", f"integrations/{args.id}/repositories")
+    result = client_of(args).call("GET", f"integrations/{args.id}/repositories")
     if args.json:
         _print_json(result)
         return EXIT_OK
@@ -156,7 +151,7 @@ def cmd_repos_list(args: argparse.Namespace) -> int:
 
 
 def _set_repos(args: argparse.Namespace, enabled: bool) -> int:
-    client = _client(args)
+    client = client_of(args)
     if getattr(args, "all", False):
         if args.repositories:
             raise InvalidInput("give repositories or --all, not both")
@@ -190,12 +185,7 @@ def cmd_repos_disable(args: argparse.Namespace) -> int:
 
 def add_parsers(commands: Any) -> None:
     """Register ``integrations`` and ``repos`` on the top-level subparsers."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", default=os.environ.get("LOOKOUT_URL", DEFAULT_URL),
-                        help="Lookout's base URL (env LOOKOUT_URL; default %(default)s)")
-    common.add_argument("--key", default=os.environ.get("LOOKOUT_KEY"),
-                        help="function key for the management API (env LOOKOUT_KEY)")
-    common.add_argument("--json", action="store_true", help="print the API's JSON")
+    common = api_options()
 
     def sub(group: Any, name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> Any:
         parser = group.add_parser(name, parents=[common], help=help_text)
