@@ -43,7 +43,8 @@ def find_record(images: ImageRecords, registry: object, repository: object, refe
 
 
 def image_json(record: ImageRecord, tags: list[str]) -> dict[str, Any]:
-    """The API representation of an image record."""
+    """The API representation of an image record; ``warnings`` are its platforms' coverage warnings, each once
+    (packages the advisory snapshot held nothing for: their zero is not a clean bill)."""
     return {
         "registry": record.registry,
         "repository": record.repository,
@@ -55,6 +56,7 @@ def image_json(record: ImageRecord, tags: list[str]) -> dict[str, Any]:
         "error": {"code": record.error_code, "message": record.error} if record.error_code else None,
         "vulnerabilities": dict(record.vulnerabilities),
         "fixable": record.fixable,
+        "warnings": list(dict.fromkeys(w for p in record.platforms for w in p.advisory_warnings)),
         "platforms": [p.to_json() for p in record.platforms],
         "event_time": record.event_time,
         "received": record.received,

@@ -15,8 +15,9 @@ class PlatformRecord(PlatformImage):
     """A platform image as Lookout recorded it: the registry's facts and what the analysis found.
 
     ``package_counts`` by package type, ``problems`` the number of analysis problems, and
-    ``vulnerabilities`` (counts by severity level), ``fixable`` and ``advisory_snapshot`` from the
-    platform's latest vulnerability report.
+    ``vulnerabilities`` (counts by severity level), ``fixable``, ``advisory_snapshot`` and
+    ``advisory_warnings`` (its packages' ecosystems the snapshot held no advisories for, as sentences)
+    from the platform's latest vulnerability report.
     """
 
     distro: str | None = None
@@ -25,6 +26,7 @@ class PlatformRecord(PlatformImage):
     vulnerabilities: dict[str, int] = field(default_factory=dict)
     fixable: int = 0
     advisory_snapshot: str = ""
+    advisory_warnings: tuple[str, ...] = ()
 
     @staticmethod
     def of(image: PlatformImage) -> PlatformRecord:
@@ -53,6 +55,7 @@ class PlatformRecord(PlatformImage):
             "vulnerabilities": dict(self.vulnerabilities),
             "fixable": self.fixable,
             "advisory_snapshot": self.advisory_snapshot,
+            "advisory_warnings": list(self.advisory_warnings),
         }
 
     @staticmethod
@@ -77,6 +80,7 @@ class PlatformRecord(PlatformImage):
             vulnerabilities={str(k): int(v) for k, v in (value.get("vulnerabilities") or {}).items()},
             fixable=int(value.get("fixable", 0)),
             advisory_snapshot=str(value.get("advisory_snapshot", "")),
+            advisory_warnings=tuple(str(w) for w in value.get("advisory_warnings") or ()),
         )
 
 

@@ -101,10 +101,11 @@ def advisory_source(settings: Settings, mirror: AdvisorySource) -> AdvisorySourc
 
 
 def with_vulnerabilities(platform: PlatformRecord, report: dict[str, Any]) -> PlatformRecord:
-    """The platform record carrying the report's counts."""
+    """The platform record carrying the report's counts, snapshot and coverage warnings."""
     counts = report["counts"]
     return replace(platform, vulnerabilities={level: int(counts[level]) for level in LEVELS},
-                   fixable=int(counts["fixable"]), advisory_snapshot=str(report["snapshot"]))
+                   fixable=int(counts["fixable"]), advisory_snapshot=str(report["snapshot"]),
+                   advisory_warnings=tuple(str(w) for w in report.get("warnings", ())))
 
 
 def image_counts(reports: Sequence[dict[str, Any]]) -> tuple[dict[str, int], int]:

@@ -10,7 +10,7 @@ import pytest
 
 from testkit.images import PushedImage
 from testkit.stack import Stack
-from tests.dashboard.conftest import EVIL
+from tests.dashboard.conftest import EVIL, analyzed_image
 from tests.dashboard.support import Dashboard
 
 pytestmark = pytest.mark.e2e
@@ -103,3 +103,15 @@ def test_hostile_registry_values_render_as_text(dashboard: Dashboard, stack: Sta
     assert injected == [0, 0]
     assert dashboard.alert_text() is None
     assert dashboard.violations() == []
+
+
+def test_packages_checked_against_no_advisories_are_called_out(dashboard: Dashboard, stack: Stack,
+                                                                advisories: None) -> None:
+    gems = "usr/local/bundle/specifications"
+    spec = 'Gem::Specification.new do |s|\n  s.name = "rack"\n  s.version = "2.2.3"\nend\n'
+    analyzed_image(stack, "dash/ruby", "1", [{f"{gems}/rack-2.2.3.gemspec": spec}])
+    dashboard.open("image", registry=stack.registry.host, repository="dash/ruby", reference="1")
+    dashboard.wait_text("#findings", "Not checked: no advisories loaded for RubyGems: its 1 package was not checked.")
+    caption = dashboard.text("#severity-chart figcaption")
+    assert caption == "No findings (packages of 1 ecosystem not checked: no advisories loaded)"
+    dashboard.shot("image-not-checked")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from shared.analysis.cache import MemoryLayerCache
+from shared.api.image_lookup import image_json
 from shared.images.model import PlatformRef
 from shared.intake.jobs import Job, encode_job
 from shared.integrations.model import Integration
@@ -220,3 +221,14 @@ def test_a_filing_interrupted_after_the_record_is_completed_by_the_retry(harness
     assert harness.worker.process(harness.job("push", image, tag="crash", repository="team/crash")) == "duplicate"
     assert [h.advisory for h in harness.affected.filed[key]] == ["PYSEC-2026-1"]
     assert [o.name for o in harness.packages.filed[key]] == ["requests"]
+
+
+def test_packages_checked_against_no_advisories_are_named_on_the_record(harness: Harness) -> None:
+    package_json = '{"name": "left-pad", "version": "1.0.0"}'
+    image = push_image(harness.registry, "team/worker", "npm", [{"etc/os-release": OS_RELEASE},
+                                                               {"app/node_modules/left-pad/package.json": package_json}])
+    assert harness.worker.process(harness.job("push", image, tag="npm")) == "analyzed"
+    record = harness.images.get(harness.registry.host, "team/worker", str(image.digest))
+    assert record is not None and sum(record.vulnerabilities.values()) == 0
+    assert record.platforms[0].advisory_warnings == ("no advisories loaded for npm: its 1 package was not checked",)
+    assert image_json(record, [])["warnings"] == ["no advisories loaded for npm: its 1 package was not checked"]

@@ -9,9 +9,10 @@ function summary(counts) {
 
 /**
  * One column per severity, its height the count, the count above it and the level below:
- * an image's findings at a glance. `value` is the API's counts object.
+ * an image's findings at a glance. `value` is the API's counts object; `unchecked` how many of the
+ * image's ecosystems had no advisories loaded (the caption then never reads as a clean bill).
  */
-export function severityColumns(value, { width = 420, height = 190, fixable } = {}) {
+export function severityColumns(value, { width = 420, height = 190, fixable, unchecked = 0 } = {}) {
   const counts = severityCounts(value);
   const total = SEVERITIES.reduce((sum, level) => sum + counts[level], 0);
   const top = 22;
@@ -38,8 +39,9 @@ export function severityColumns(value, { width = 420, height = 190, fixable } = 
     svg.append(group);
   });
   const fixes = total && Number.isFinite(Number(fixable)) ? `, ${Number(fixable)} with a fix available` : "";
-  return h("figure", { class: "chart-figure" }, svg,
-    h("figcaption", {}, total ? `${total} finding${total === 1 ? "" : "s"}${fixes}` : "No known vulnerabilities"));
+  const gaps = unchecked ? ` (packages of ${unchecked} ecosystem${unchecked === 1 ? "" : "s"} not checked: no advisories loaded)` : "";
+  const found = total ? `${total} finding${total === 1 ? "" : "s"}${fixes}` : unchecked ? "No findings" : "No known vulnerabilities";
+  return h("figure", { class: "chart-figure" }, svg, h("figcaption", {}, found + gaps));
 }
 
 /**

@@ -112,7 +112,10 @@ function vulnerabilitiesCard(image, platform) {
       if (mine !== latest) return;
       const ofPlatform = (report.platforms || []).find((p) => p.digest === platform.digest) || (report.platforms || [])[0];
       const findings = ofPlatform ? ofPlatform.findings || [] : [];
-      put(results, findings.length
+      const warnings = ofPlatform ? ofPlatform.warnings || [] : [];
+      put(results,
+        ...warnings.map((warning) => h("p", { class: "coverage-warning" }, `Not checked: ${warning}.`)),
+        findings.length
         ? table(["Severity", "Vulnerability", "Package", "Installed", "Fixed in", "Summary", "Where"], findings.map(findingRow), { class: "data", id: "findings-table" })
         : h("p", { class: "empty", id: "no-findings" }, "No finding matches."),
       ofPlatform && ofPlatform.snapshot ? h("p", { class: "small muted" }, `Advisories as of snapshot ${ofPlatform.snapshot}.`) : null);
@@ -208,7 +211,7 @@ export async function imagePage(view, params) {
         ["Analyzed", image.analyzed ? h("span", {}, when(image.analyzed), image.duration_ms ? h("span", { class: "muted" }, ` in ${(image.duration_ms / 1000).toFixed(1)} s`) : null) : null],
       ]),
       image.status === "analyzed"
-        ? h("div", { class: "chart-box", id: "severity-chart" }, severityColumns(image.vulnerabilities, { fixable: image.fixable ?? 0 }))
+        ? h("div", { class: "chart-box", id: "severity-chart" }, severityColumns(image.vulnerabilities, { fixable: image.fixable ?? 0, unchecked: (image.warnings || []).length }))
         : null));
 
   put(slot,
