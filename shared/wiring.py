@@ -76,7 +76,7 @@ class Services:
     def webhook(self) -> Webhook:
         """The Event Grid webhook's decisions."""
         return Webhook(integrations=self.integration_service, repositories=self.repositories, events=self.events,
-                       jobs=self.jobs)
+                       jobs=self.jobs, images=self.images)
 
     @functools.cached_property
     def reconciler(self) -> Reconciler:

@@ -32,7 +32,7 @@ from shared.intake.eventgrid import (
 from shared.intake.jobs import Job
 from shared.integrations.model import Integration
 from shared.integrations.service import Integrations
-from shared.records import AcceptedEvents, JobSink, RepositoryActivations
+from shared.records import AcceptedEvents, ImageRecords, JobSink, RepositoryActivations
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ class _Tally:
     refused: int = 0
     invalid: int = 0
     in_flight: int = 0
+    stale: int = 0
     reasons: list[dict[str, str]] = field(default_factory=list)
 
     def invalid_event(self, event_id: str, reason: str) -> None:
@@ -113,13 +114,15 @@ class Webhook:
     """Receives an integration's deliveries: authenticates them and turns wanted events into queued jobs.
 
     ``events`` remembers accepted event ids (duplicates are dropped), ``repositories`` says which
-    repositories are activated, ``jobs`` is the durable job queue.
+    repositories are activated, ``jobs`` is the durable job queue, and ``images`` tells a delete older
+    than the image's last push (counted ``stale``, nothing queued).
     """
 
     integrations: Integrations
     repositories: RepositoryActivations
     events: AcceptedEvents
     jobs: JobSink
+    images: ImageRecords
 
     def authenticate(self, params: Mapping[str, str]) -> Integration | Reply:
         """The integration the delivery's URL names, or the reply refusing it (401, or 503 when storage fails)."""
@@ -182,6 +185,11 @@ class Webhook:
                 tally.duplicates += 1
                 continue
             seen_in_batch.add(event.id)
+            if self._stale_delete(event):
+                tally.stale += 1
+                log.info("stale delete event %s: %s@%s was pushed again after it", event.id, event.repository,
+                         event.digest)
+                continue
             try:
                 self._accept(integration, event, now, tally)
             except LookoutError as exc:
@@ -193,6 +201,15 @@ class Webhook:
             self.integrations.records.touch_last_event(integration.id, now)
         log.info("delivery for integration %s: %s", integration.id, tally.as_body())
         return tally
+
+    def _stale_delete(self, event: ImageEvent) -> bool:
+        """Whether ``event`` deletes an image that a later push recorded (the worker would ignore it too)."""
+        if event.kind != "delete":
+            return False
+        when = normalize_time(event.time)
+        record = self.images.get(event.registry, event.repository, event.digest)
+        return bool(when and record is not None and record.status != "deleted" and record.event_time
+                    and record.event_time > when)
 
     def _accept(self, integration: Integration, event: ImageEvent, now: str, tally: _Tally) -> None:
         """Claim the event, enqueue its job and confirm it; a failed enqueue releases the claim."""

@@ -144,7 +144,7 @@ def test_pushes_to_inactive_repositories_and_other_events_are_acknowledged_not_q
     ])
     assert response.status_code == 200
     assert response.json() == {"accepted": 0, "duplicates": 0, "ignored": 1, "dropped": 1, "refused": 1, "invalid": 0,
-                               "in_flight": 0}
+                               "in_flight": 0, "stale": 0}
 
 
 @pytest.mark.parametrize(("body", "status"), [(b"{oops", 400), (b'"text"', 400), (b"[{}]", 400)])

@@ -14,6 +14,7 @@ import pytest
 from functions.webhook import events
 from shared.clock import utc_now
 from shared.errors import StorageUnavailable
+from shared.images.model import ImageRecord
 from shared.intake.jobs import Job
 from shared.integrations.model import Integration
 from shared.secrets import new_webhook_secret
@@ -98,7 +99,7 @@ def test_batch_counts(svc: Services, integration: tuple[Integration, str]) -> No
     response = post([pushed, pushed, other_repo, other_registry, chart, deleted], integration)
     assert response.status_code == 200
     assert body_of(response) == {"accepted": 2, "duplicates": 1, "ignored": 1, "dropped": 1, "refused": 1, "invalid": 0,
-                                 "in_flight": 0}
+                                 "in_flight": 0, "stale": 0}
     assert sorted(j.kind for j in queued_jobs(svc)) == ["delete", "push"]
 
 
@@ -203,3 +204,16 @@ def test_concurrent_duplicate_deliveries_make_exactly_one_job(svc: Services, int
         statuses = list(pool.map(lambda _: post(body, integration).status_code, range(20)))
     assert set(statuses) <= {200, 503}
     assert [j.event_id for j in queued_jobs(svc)] == ["raced"]
+
+
+def test_a_delete_older_than_the_last_push_is_counted_stale_and_queues_nothing(
+    svc: Services, integration: tuple[Integration, str]
+) -> None:
+    deleted = sample("ImageDeleted.json")[0]
+    target = deleted["data"]["target"]
+    svc.images.put(ImageRecord(registry="demo.azurecr.io", repository=target["repository"], digest=target["digest"],
+                               status="analyzed", event_time="2030-01-01T00:00:00.000000Z"))
+    response = post([deleted], integration)
+    assert response.status_code == 200
+    assert (body_of(response)["stale"], body_of(response)["accepted"]) == (1, 0)
+    assert queued_jobs(svc) == []
