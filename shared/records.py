@@ -226,6 +226,23 @@ class AcceptedEvents(Protocol):
         ...
 
 
+class AnalysisLeases(Protocol):
+    """Who is analyzing an image now, so that duplicate jobs dequeued together analyze it once.
+
+    A holder is a queue message id: the same message redelivered after a crash takes its own lease
+    back at once; another message waits for the lease to expire (``until``, canonical UTC time).
+    """
+
+    def acquire(self, registry: str, repository: str, digest: str, holder: str, now: str, until: str) -> bool:
+        """Take the image's lease for ``holder`` until ``until``; False while another holder's lease runs
+        (of concurrent callers exactly one gets it)."""
+        ...
+
+    def release(self, registry: str, repository: str, digest: str, holder: str) -> None:
+        """Give the lease up if ``holder`` still holds it."""
+        ...
+
+
 class JobSink(Protocol):
     """Where analysis jobs go: durably, or an exception is raised."""
 

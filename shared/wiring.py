@@ -18,6 +18,7 @@ from shared.secrets import SecretBox
 from shared.settings import Settings, load
 from shared.store.advisory_mirror import TableAdvisoryIndex
 from shared.store.affected_images import AffectedImageStore
+from shared.store.analysis_leases import LeaseStore
 from shared.store.azure import Tables
 from shared.store.eventlog import EventLog
 from shared.store.image_records import ImageStore
@@ -55,6 +56,7 @@ class Services:
     box: SecretBox
     continuations: Continuations
     sweep_cursors: SweepCursorStore
+    leases: LeaseStore
 
     @functools.cached_property
     def integration_service(self) -> Integrations:
@@ -89,7 +91,7 @@ class Services:
         """The queue worker."""
         return Worker(integrations=self.integrations, images=self.images, sboms=self.sboms,
                       layer_cache=self.layer_cache, rejected=self.rejected, vulnerabilities=self.vulnerabilities,
-                      packages=self.packages, summaries=self.summaries,
+                      packages=self.packages, summaries=self.summaries, leases=self.leases,
                       client_for=self.integration_service.registry_client)
 
 
@@ -114,6 +116,7 @@ def build_services(settings: Settings) -> Services:
         box=SecretBox(settings.encryption_key),
         continuations=Continuations(settings.encryption_key),
         sweep_cursors=SweepCursorStore(tables),
+        leases=LeaseStore(tables),
     )
 
 

@@ -338,3 +338,21 @@ class MemoryPackages:
     def purge_registry(self, registry: str) -> None:
         for key in [k for k in self.filed if k[0] == registry]:
             del self.filed[key]
+
+
+@dataclass
+class MemoryLeases:
+    """:class:`~shared.records.AnalysisLeases` in a dict: (registry, repository, digest) → (holder, until)."""
+
+    leases: dict[tuple[str, str, str], tuple[str, str]] = field(default_factory=dict)
+
+    def acquire(self, registry: str, repository: str, digest: str, holder: str, now: str, until: str) -> bool:
+        current = self.leases.get((registry, repository, digest))
+        if current is not None and current[0] != holder and current[1] > now:
+            return False
+        self.leases[(registry, repository, digest)] = (holder, until)
+        return True
+
+    def release(self, registry: str, repository: str, digest: str, holder: str) -> None:
+        if self.leases.get((registry, repository, digest), ("", ""))[0] == holder:
+            del self.leases[(registry, repository, digest)]

@@ -21,19 +21,21 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from shared.analysis import analyze_platform
 from shared.analysis.cache import LayerCache
 from shared.analysis.model import PlatformAnalysis
 from shared.api.repository_listing import refresh_repository
-from shared.clock import utc_now
+from shared.clock import format_time, utc_now
 from shared.errors import LookoutError
 from shared.images.listing import PackageOccurrence
 from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
 from shared.intake.jobs import InvalidJob, Job, decode_job
 from shared.integrations.model import Integration
 from shared.records import (
+    AnalysisLeases,
     ImageRecords,
     IntegrationRecords,
     PackageOccurrences,
@@ -50,6 +52,10 @@ from shared.vulns.service import Vulnerabilities, image_counts, with_vulnerabili
 log = logging.getLogger(__name__)
 
 Outcome = Literal["analyzed", "failed", "deleted", "duplicate", "moot", "rejected"]
+
+ANALYSIS_LEASE = timedelta(minutes=15)
+"""How long a job may hold an image's analysis lease: longer than an analysis takes, so that only a
+worker that died leaves a lease to expire."""
 
 CREDENTIAL_FAILURES = frozenset({"unauthorized", "denied"})
 """Failure codes that mean the integration's token no longer works: the integration shows an error."""
@@ -88,6 +94,7 @@ class Worker:
     vulnerabilities: Vulnerabilities
     packages: PackageOccurrences
     summaries: RepositorySummaries
+    leases: AnalysisLeases
     client_for: ClientFactory
 
     def process(self, message: Message) -> Outcome:
@@ -101,10 +108,10 @@ class Worker:
         if job.kind == "delete":
             return self._delete(job)
         if job.kind == "backfill":
-            return self._backfill(job, message.dequeue_count)
-        return self._push(job, message.dequeue_count)
+            return self._backfill(job, message)
+        return self._push(job, message)
 
-    def _backfill(self, job: Job, dequeue_count: int) -> Outcome:
+    def _backfill(self, job: Job, message: Message) -> Outcome:
         """Analyze the latest image of a newly activated repository."""
         integration = self._integration_for(job)
         if integration is None:
@@ -121,7 +128,7 @@ class Worker:
             log.info("backfill of %s: the repository has no tagged image", job.key)
             return "moot"
         log.info("backfill of %s: latest image is %s (%s)", job.key, latest.tag, latest.digest)
-        return self._push(replace(job, kind="push", digest=latest.digest, tag=latest.tag), dequeue_count)
+        return self._push(replace(job, kind="push", digest=latest.digest, tag=latest.tag), message)
 
     def _integration_for(self, job: Job) -> Integration | None:
         integration = self.integrations.get(job.integration_id)
@@ -162,7 +169,7 @@ class Worker:
             self.sboms.delete(job.registry, job.repository, digest)
             self.vulnerabilities.reports.delete(PlatformRef(job.registry, job.repository, digest))
 
-    def _push(self, job: Job, dequeue_count: int) -> Outcome:
+    def _push(self, job: Job, message: Message) -> Outcome:
         integration = self._integration_for(job)
         if integration is None:
             return "moot"
@@ -176,6 +183,20 @@ class Worker:
             self._refresh(job)
             log.info("%s already analyzed", job.key)
             return "duplicate"
+        now = datetime.now(timezone.utc)
+        if not self.leases.acquire(job.registry, job.repository, job.digest, message.id, format_time(now),
+                                   format_time(now + ANALYSIS_LEASE)):
+            # Another message is analyzing this image; it stays queued until done, and is redelivered if
+            # its worker dies, so this duplicate can complete.
+            log.info("%s is being analyzed by another job: this one is a duplicate", job.key)
+            return "duplicate"
+        try:
+            return self._analyze_image(job, integration, message.dequeue_count)
+        finally:
+            self.leases.release(job.registry, job.repository, job.digest, message.id)
+
+    def _analyze_image(self, job: Job, integration: Integration, dequeue_count: int) -> Outcome:
+        """Read, analyze, match and record the image (the caller holds its lease)."""
         started = time.monotonic()
         received = utc_now()
         base = ImageRecord(registry=job.registry, repository=job.repository, digest=job.digest, status="retrying",

@@ -6,6 +6,7 @@ the stand-ins of :mod:`testkit.memory_records`, passed in through the worker's s
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 
 import pytest
@@ -25,6 +26,7 @@ from testkit.memory_records import (
     MemoryAffected,
     MemoryImages,
     MemoryIntegrations,
+    MemoryLeases,
     MemoryPackages,
     MemoryRejected,
     MemoryReports,
@@ -64,7 +66,7 @@ class Harness:
         job = Job(kind=kind, integration_id=integration_id, registry=self.registry.host,  # type: ignore[arg-type]
                   repository=repository, digest=str(image.digest) if image else "", tag=tag,
                   media_type=image.media_type if image else None, event_time=event_time)
-        return Message(id="m-" + kind, text=encode_job(job), dequeue_count=1)
+        return Message(id=f"m-{kind}-{uuid.uuid4().hex[:8]}", text=encode_job(job), dequeue_count=1)
 
 
 @pytest.fixture
@@ -84,7 +86,7 @@ def harness(registry: RegistryServer) -> Harness:
                     rejected=rejected, vulnerabilities=Vulnerabilities(source=index, reports=reports, sboms=sboms,
                                                                        images=images, affected=found,
                                                                        summaries=summaries),
-                    packages=packages, summaries=summaries, client_for=client_for)
+                    packages=packages, summaries=summaries, leases=MemoryLeases(), client_for=client_for)
     return Harness(worker, registry, integrations, images, sboms, reports, rejected, packages, summaries, found)
 
 
@@ -232,3 +234,25 @@ def test_packages_checked_against_no_advisories_are_named_on_the_record(harness:
     assert record is not None and sum(record.vulnerabilities.values()) == 0
     assert record.platforms[0].advisory_warnings == ("no advisories loaded for npm: its 1 package was not checked",)
     assert image_json(record, [])["warnings"] == ["no advisories loaded for npm: its 1 package was not checked"]
+
+
+def test_a_duplicate_dequeued_while_another_job_analyzes_the_image_skips_it(harness: Harness) -> None:
+    image = push(harness.registry, tag="leased", version="2.9.0")
+    first, second = harness.job("push", image, tag="leased"), harness.job("push", image, tag="leased")
+    leases = harness.worker.leases
+    assert leases.acquire(harness.registry.host, "team/worker", str(image.digest), first.id, PUSHED_AT,
+                          "2999-01-01T00:00:00.000000Z")
+    before = harness.registry.blob_downloads.total()
+    assert harness.worker.process(second) == "duplicate"
+    assert harness.registry.blob_downloads.total() == before
+    assert harness.images.get(harness.registry.host, "team/worker", str(image.digest)) is None
+    # The holder's own message, redelivered after its worker died, takes its lease back and finishes.
+    assert harness.worker.process(first) == "analyzed"
+    assert isinstance(leases, MemoryLeases) and leases.leases == {}  # released once recorded
+
+
+def test_an_expired_lease_of_a_dead_worker_is_taken_over(harness: Harness) -> None:
+    image = push(harness.registry, tag="expired", version="3.0.0")
+    assert harness.worker.leases.acquire(harness.registry.host, "team/worker", str(image.digest), "dead-message",
+                                         "2026-01-01T00:00:00.000000Z", "2026-01-01T00:15:00.000000Z")
+    assert harness.worker.process(harness.job("push", image, tag="expired")) == "analyzed"
