@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 7071
 
-.PHONY: setup setup-run system-packages run test lint bench bench-analyze deploy destroy clean
+.PHONY: setup setup-run system-packages run test lint bench bench-analyze bench-listing deploy destroy clean
 
 # What `make run` needs: the app's venv, Azurite and the local settings.
 setup-run: $(VENV)/.installed node_modules/.installed local.settings.json
@@ -65,6 +65,11 @@ bench: setup
 	$(PY) -m bench.webhook
 	$(PY) -m bench.vulns_match
 	$(PY) -m bench.vulns_rematch
+	$(PY) -m bench.reconcile
+
+# The listing calls over 1,000 stored images (storing them takes about five minutes on Azurite).
+bench-listing: setup
+	$(PY) -m bench.listing
 
 # Syft, for comparison in the analysis benchmark, in a venv of its own.
 .venv-syft/.installed:
