@@ -445,7 +445,12 @@ class RegistryServer:
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> RegistryServer:
-        self.start()
+        """Start the registry; what a failed start left running is closed before the error propagates."""
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -485,9 +490,5 @@ class RegistryServer:
 @pytest.fixture(scope="session")
 def registry() -> Iterator[RegistryServer]:
     """One running :class:`RegistryServer` for the test session (users ``admin`` and ``readonly``)."""
-    server = RegistryServer()
-    try:
-        server.start()
+    with RegistryServer() as server:
         yield server
-    finally:
-        server.close()

@@ -3,18 +3,18 @@ the session's registry) and one headless Chromium for the package."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 
 import pytest
 
+from testkit.contents import dist_info, npm_package, osv_record, write_records
 from testkit.events import image_pushed
 from testkit.images import CREATED, PushedImage, push_image
 from testkit.stack import Stack
 from tests.dashboard.support import Browser, Dashboard, browser
 from tests.e2e.conftest import stack  # noqa: F401 - the end-to-end stack, one for this package
-from tests.e2e.test_vulnerabilities import PYPA, dist_info, lookout, npm_package, osv_record
+from tests.vulns.support import PYPA
 
 
 @pytest.fixture(scope="package")
@@ -46,14 +46,15 @@ def advisories(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> None: 
     lodash, and one for the npm package named :data:`EVIL` whose summary and reference are hostile too."""
     folder = tmp_path_factory.mktemp("advisories")
     shutil.copytree(PYPA / "requests", folder / "pypa" / "requests")
-    (folder / "npm").mkdir()
-    (folder / "npm" / "GHSA-test-lodash.json").write_text(json.dumps(osv_record(
-        "GHSA-test-lodash", "npm", "lodash", "4.17.21", severity="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")))
     hostile = osv_record("GHSA-test-hostile", "npm", EVIL, "1.0.1", severity="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:L/A:N")
     hostile["summary"] = "<img src=x onerror=alert(2)> in the summary"
     hostile["references"].append({"type": "WEB", "url": "javascript:alert(3)"})
-    (folder / "npm" / "GHSA-test-hostile.json").write_text(json.dumps(hostile))
-    imported = lookout(stack, "advisories", "import", str(folder))
+    write_records(folder, {
+        "npm/GHSA-test-lodash.json": osv_record("GHSA-test-lodash", "npm", "lodash", "4.17.21",
+                                                severity="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+        "npm/GHSA-test-hostile.json": hostile,
+    })
+    imported = stack.lookout("advisories", "import", str(folder))
     assert imported.returncode == 0, imported.stderr
     assert "0 problems" in imported.stdout
 

@@ -12,23 +12,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from testkit.contents import dist_info
 from testkit.images import push_image
 from testkit.registry import RegistryServer
 from testkit.stack import Stack
 from tests.dashboard.support import Dashboard
-from tests.e2e.test_vulnerabilities import dist_info
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def other_registry() -> Iterator[RegistryServer]:
-    server = RegistryServer()
-    try:
-        server.start()
+    with RegistryServer() as server:
         yield server
-    finally:
-        server.close()
 
 
 def test_connect_activate_and_remove_a_registry_through_the_page(dashboard: Dashboard, stack: Stack,

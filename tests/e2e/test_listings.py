@@ -8,87 +8,33 @@ emptying them all.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from shared.secrets import generate_key
-from shared.settings import load
-from shared.wiring import build_services
-from testkit.azurite import Azurite
+from testkit.contents import dist_info, npm_package, osv_record, write_records
 from testkit.events import image_deleted, image_pushed
 from testkit.images import PushedImage, push_image
-from testkit.localhost import PROJECT_ROOT, ServedApp
 from testkit.processes import wait_until
 from testkit.registry import RegistryServer
-from testkit.stack import Stack
+from testkit.stack import Stack, running_stack
 
 pytestmark = pytest.mark.e2e
 
-METADATA = "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: test\n"
 CRITICAL = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
 
 
 @pytest.fixture(scope="module")
 def own_stack(registry: RegistryServer) -> Iterator[Stack]:
-    storage = Azurite()
-    storage.start()
-    settings = {"AzureWebJobsStorage": storage.connection_string, "LOOKOUT_ENCRYPTION_KEY": generate_key(),
-                "LOOKOUT_TABLE_PREFIX": "listings"}
-    app = ServedApp(settings)
-    app.settings["LOOKOUT_PUBLIC_URL"] = app.url
-    app.start()
-    http = requests.Session()
-    try:
-        created = http.post(f"{app.url}/api/integrations", timeout=30, json={
-            "registry": registry.host, "username": registry.readonly.username,
-            "password": registry.readonly.password, "insecure": True})
-        assert created.status_code == 201, created.text + app.log_tail()
-        svc = build_services(load({**settings, "LOOKOUT_PUBLIC_URL": app.url}, None))
-        yield Stack(app, storage, registry, http, svc, created.json())
-    finally:
-        app.close()
-        storage.close()
-
-
-def dist_info(name: str, version: str) -> dict[str, str]:
-    base = f"usr/local/lib/python3.11/site-packages/{name}-{version}.dist-info"
-    return {f"{base}/METADATA": METADATA.format(name=name, version=version), f"{base}/RECORD": ""}
-
-
-def npm_package(name: str, version: str) -> dict[str, str]:
-    return {f"app/node_modules/{name}/package.json": json.dumps({"name": name, "version": version})}
-
-
-def osv_record(record_id: str, ecosystem: str, name: str, fixed: str | None, *, aliases: tuple[str, ...] = (),
-               severity: str | None = None) -> dict[str, Any]:
-    events: list[dict[str, str]] = [{"introduced": "0"}, *([{"fixed": fixed}] if fixed else [])]
-    record: dict[str, Any] = {
-        "schema_version": "1.6.0", "id": record_id, "modified": "2026-01-01T00:00:00Z", "aliases": list(aliases),
-        "summary": f"{name} flaw", "affected": [{"package": {"ecosystem": ecosystem, "name": name},
-                                                  "ranges": [{"type": "ECOSYSTEM", "events": events}]}],
-        "references": [{"type": "ADVISORY", "url": f"https://example.test/{record_id}"}]}
-    if severity:
-        record["severity"] = [{"type": "CVSS_V3", "score": severity}]
-    return record
+    with running_stack(registry, "listings") as started:
+        yield started
 
 
 def import_advisories(stack: Stack, root: Path, records: dict[str, dict[str, Any]]) -> None:
     """Write ``records`` (path → OSV record) under ``root`` and import them with ``lookout advisories import``."""
-    for path, record in records.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(json.dumps(record))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOKOUT_", "AzureWebJobs"))}
-    env.update(stack.app.settings)
-    done = subprocess.run([sys.executable, "-m", "shared.cli.main", "advisories", "import", str(root)], env=env,
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    done = stack.lookout("advisories", "import", str(write_records(root, records)))
     assert done.returncode == 0, done.stderr
 
 

@@ -6,9 +6,6 @@ the re-match, without a push and without registry traffic."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,6 @@ import pytest
 
 from testkit.events import image_pushed
 from testkit.images import push_image, tree_entries
-from testkit.localhost import PROJECT_ROOT
 from testkit.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -56,17 +52,9 @@ TRACKER_COUNTS = {"critical": 1, "high": 4, "medium": 6, "low": 3, "unknown": 1}
 """Five more flaws: urgency low for openssl, perl and systemd, medium for libxml2, none yet for ncurses."""
 
 
-def lookout(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI with the app's storage settings, as an operator runs it next to the app."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOKOUT_", "AzureWebJobs"))}
-    env.update(stack.app.settings)
-    return subprocess.run([sys.executable, "-m", "shared.cli.main", *args], env=env, cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=300, check=False)
-
-
 def imported(stack: Stack, location: Path) -> dict[str, Any]:
     """``lookout advisories import <location> --json``: what it did."""
-    done = lookout(stack, "advisories", "import", str(location), "--json")
+    done = stack.lookout("advisories", "import", str(location), "--json")
     assert done.returncode == 0, done.stderr
     (report,) = json.loads(done.stdout)
     return dict(report)

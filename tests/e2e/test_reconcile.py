@@ -7,15 +7,12 @@ serve`` works the queue.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 
 import pytest
 
 from testkit.images import push_image
-from testkit.localhost import PROJECT_ROOT
 from testkit.processes import wait_until
 from testkit.stack import Stack
 
@@ -26,10 +23,7 @@ OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_I
 
 def reconcile(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     """``lookout reconcile ARGS`` with the served app's settings in the environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOKOUT_", "AzureWebJobs"))}
-    env.update(stack.app.settings)
-    return subprocess.run([sys.executable, "-m", "shared.cli.main", "reconcile", *args], env=env, cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return stack.lookout("reconcile", *args, timeout=120)
 
 
 def test_an_image_whose_event_never_came_is_queued_by_the_sweep_and_analyzed(stack: Stack) -> None:

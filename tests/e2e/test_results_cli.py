@@ -21,19 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from shared.secrets import generate_key
-from shared.settings import load
-from shared.wiring import build_services
-from testkit.azurite import Azurite
+from testkit.contents import dist_info, npm_package, osv_record, write_records
 from testkit.events import image_pushed
 from testkit.images import PushedImage, push_image
-from testkit.localhost import PROJECT_ROOT, ServedApp
+from testkit.localhost import PROJECT_ROOT
 from testkit.processes import free_port, wait_until
 from testkit.registry import RegistryServer
 from testkit.schemas import assert_valid_sarif
-from testkit.stack import Stack
+from testkit.stack import Stack, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -42,33 +38,10 @@ CRITICAL = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
 HIGH = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"
 BASE_NAME = "docker.io/library/debian:12-slim"
 BASE_DIGEST = "sha256:" + "b" * 64
-METADATA = "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: test\n"
 OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n'
 DPKG_STATUS = ("Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\n"
                "Version: 1:1.2.13.dfsg-1\n\n")
 DEBIAN_WARNING = "no advisories loaded for Debian:12: its 1 package was not checked"
-
-
-def dist_info(name: str, version: str) -> dict[str, str]:
-    base = f"usr/local/lib/python3.11/site-packages/{name}-{version}.dist-info"
-    return {f"{base}/METADATA": METADATA.format(name=name, version=version), f"{base}/RECORD": ""}
-
-
-def npm_package(name: str, version: str) -> dict[str, str]:
-    return {f"app/node_modules/{name}/package.json": json.dumps({"name": name, "version": version})}
-
-
-def osv_record(record_id: str, ecosystem: str, name: str, fixed: str | None, *, aliases: tuple[str, ...] = (),
-               severity: str | None = None) -> dict[str, Any]:
-    events: list[dict[str, str]] = [{"introduced": "0"}, *([{"fixed": fixed}] if fixed else [])]
-    record: dict[str, Any] = {
-        "schema_version": "1.6.0", "id": record_id, "modified": "2026-01-01T00:00:00Z", "aliases": list(aliases),
-        "summary": f"{name} flaw", "affected": [{"package": {"ecosystem": ecosystem, "name": name},
-                                                  "ranges": [{"type": "ECOSYSTEM", "events": events}]}],
-        "references": [{"type": "ADVISORY", "url": f"https://example.test/{record_id}"}]}
-    if severity:
-        record["severity"] = [{"type": "CVSS_V3", "score": severity}]
-    return record
 
 
 @dataclass
@@ -116,33 +89,14 @@ def push_and_analyze(stack: Stack, tag: str, layers: list[dict[str, str]], label
 
 @pytest.fixture(scope="module")
 def results(registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Results]:
-    storage = Azurite()
-    storage.start()
-    settings = {"AzureWebJobsStorage": storage.connection_string, "LOOKOUT_ENCRYPTION_KEY": generate_key(),
-                "LOOKOUT_TABLE_PREFIX": "clires"}
-    app = ServedApp(settings)
-    app.settings["LOOKOUT_PUBLIC_URL"] = app.url
-    app.start()
-    http = requests.Session()
-    try:
-        created = http.post(f"{app.url}/api/integrations", timeout=30, json={
-            "registry": registry.host, "username": registry.readonly.username,
-            "password": registry.readonly.password, "insecure": True})
-        assert created.status_code == 201, created.text + app.log_tail()
-        stack = Stack(app, storage, registry, http, build_services(load(dict(app.settings), None)), created.json())
-        advisories = tmp_path_factory.mktemp("advisories")
-        for path, record in {
+    with running_stack(registry, "clires") as stack:
+        advisories = write_records(tmp_path_factory.mktemp("advisories"), {
             "npm/GHSA-cli-lodash.json": osv_record("GHSA-cli-lodash", "npm", "lodash", "4.17.21", severity=CRITICAL),
             "pypi/PYSEC-CLI-1.json": osv_record("PYSEC-CLI-1", "PyPI", "requests", "2.20.0", aliases=("CVE-2099-1001",),
                                                 severity=HIGH),
             "pypi/PYSEC-CLI-2.json": osv_record("PYSEC-CLI-2", "PyPI", "urllib3", None),
-        }.items():
-            (advisories / path).parent.mkdir(parents=True, exist_ok=True)
-            (advisories / path).write_text(json.dumps(record))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOKOUT_", "AzureWebJobs"))}
-        imported = subprocess.run([sys.executable, "-m", "shared.cli.main", "advisories", "import", str(advisories)],
-                                  env={**env, **app.settings}, cwd=PROJECT_ROOT, capture_output=True, text=True,
-                                  timeout=300, check=False)
+        })
+        imported = stack.lookout("advisories", "import", str(advisories))
         assert imported.returncode == 0, imported.stderr
         stack.activate(REPOSITORY)
         debian = {"etc/os-release": OS_RELEASE, "var/lib/dpkg/status": DPKG_STATUS}
@@ -153,9 +107,6 @@ def results(registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory) 
                                labels={"org.opencontainers.image.base.name": BASE_NAME,
                                        "org.opencontainers.image.base.digest": BASE_DIGEST})
         yield Results(stack, old, new, advisories)
-    finally:
-        app.close()
-        storage.close()
 
 
 def columns(line: str) -> list[str]:

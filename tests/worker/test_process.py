@@ -21,6 +21,7 @@ from shared.registry.client import RegistryClient
 from shared.vulns.index import MemoryIndex
 from shared.vulns.service import Vulnerabilities
 from shared.worker.process import Message, Worker
+from testkit.contents import dist_info
 from testkit.images import PushedImage, push_image
 from testkit.memory_records import (
     MemoryAffected,
@@ -37,13 +38,9 @@ from testkit.registry import RegistryServer
 from tests.vulns.support import advisory, affected
 
 OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
-METADATA = "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
 PUSHED_AT = "2026-03-01T10:00:00.000000Z"
-
-
-def dist_info(name: str, version: str) -> dict[str, str]:
-    base = f"usr/lib/python3/dist-packages/{name}-{version}.dist-info"
-    return {f"{base}/METADATA": METADATA.format(name=name, version=version), f"{base}/RECORD": ""}
+DIST_PACKAGES = "usr/lib/python3/dist-packages"
+"""Where Debian's Python packages are installed (the images here are Debian 12)."""
 
 
 @dataclass
@@ -91,7 +88,8 @@ def harness(registry: RegistryServer) -> Harness:
 
 
 def push(registry: RegistryServer, tag: str = "1.0", version: str = "2.0.0", repository: str = "team/worker") -> PushedImage:
-    return push_image(registry, repository, tag, [{"etc/os-release": OS_RELEASE}, dist_info("requests", version)])
+    return push_image(registry, repository, tag, [{"etc/os-release": OS_RELEASE},
+                                                  dist_info("requests", version, site=DIST_PACKAGES)])
 
 
 def test_a_push_is_analyzed_matched_and_recorded(harness: Harness) -> None:
