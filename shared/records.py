@@ -22,7 +22,7 @@ analysis results) and :class:`~shared.vulns.index.AdvisoryMirror` (the advisory 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, Literal, Protocol
 
 from shared.analysis.model import PlatformAnalysis
@@ -89,6 +89,20 @@ class ImageRecords(Protocol):
 
     def count_analyzed(self, registry: str) -> int:
         """How many images of ``registry`` are analyzed."""
+        ...
+
+    def iter_analyzed(self, registry: str | None = None) -> Iterator[ImageRecord]:
+        """Every analyzed record (of ``registry``, else of every registry), read from storage a bounded page at a
+        time as the iteration goes on; the records of a repository come together."""
+        ...
+
+    def relist(self, registry: str, repository: str, digest: str) -> ImageRecord | None:
+        """Put the live record of ``digest`` back in the listings this store keeps, as stored: the push order (at
+        the place it was first given, else at its push time) and its tags as the listings read them.
+
+        For records written before those listings existed; idempotent (what is there is not written
+        again). Returns the record, or None when there is no live record (then it is in no listing).
+        """
         ...
 
     def prune_tombstones(self, deleted_before: str) -> int:

@@ -7,7 +7,7 @@ writes replace, reads of what is absent give None, deletes of what is absent are
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -89,6 +89,16 @@ class MemoryImages:
 
     def count_analyzed(self, registry: str) -> int:
         return sum(1 for (g, _, _), r in self.records.items() if g == registry and r.status == "analyzed")
+
+    def iter_analyzed(self, registry: str | None = None) -> Iterator[ImageRecord]:
+        for (g, _, _), record in sorted(self.records.items()):
+            if (registry is None or g == registry) and record.status == "analyzed":
+                yield record
+
+    def relist(self, registry: str, repository: str, digest: str) -> ImageRecord | None:
+        # The push order and the tags of the listings are read from the records and pointers themselves here.
+        record = self.records.get((registry, repository, digest))
+        return record if record is not None and record.status != "deleted" else None
 
     def prune_tombstones(self, deleted_before: str) -> int:
         old = [k for k, r in self.records.items() if r.status == "deleted" and (r.event_time or "") < deleted_before]

@@ -3,8 +3,9 @@
 Subcommands: ``serve`` (the local Functions host), ``init-local-settings`` (write
 ``local.settings.json`` with a fresh encryption key), ``integrations`` and ``repos`` (manage a
 running Lookout over its API), ``analyze`` and ``cves`` (an image's SBOM and vulnerabilities straight
-from its registry), ``advisories`` (the offline advisory mirror) and ``reconcile`` (the sweep that
-catches registry events Event Grid never delivered); ``images``, ``quickview``, ``sbom``, ``compare``
+from its registry), ``advisories`` (the offline advisory mirror), ``reconcile`` (the sweep that
+catches registry events Event Grid never delivered) and ``listings rebuild`` (file images analyzed
+before the listing indexes existed); ``images``, ``quickview``, ``sbom``, ``compare``
 and ``vulns`` read a running Lookout's stored results over its API. Exit codes: 0 success, 1 failure, 2 usage error, 3 the API is
 unreachable.
 """
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from shared.cli import advisories, analyze, compare, cves, images, manage, quickview, reconcile, sbom, vulns
+from shared.cli import advisories, analyze, compare, cves, images, listings, manage, quickview, reconcile, sbom, vulns
 from shared.cli.api import ApiUnreachable
 from shared.errors import InvalidInput, LookoutError
 from shared.secrets import generate_key
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     advisories.add_parser(commands)
     cves.add_parser(commands)
     reconcile.add_parser(commands)
+    listings.add_parser(commands)
     images.add_parser(commands)
     quickview.add_parser(commands)
     sbom.add_parser(commands)

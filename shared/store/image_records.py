@@ -18,7 +18,7 @@ Writes are upserts or ETag-checked replacements, so a retried job is harmless.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,7 +29,7 @@ from shared.clock import normalize_time
 from shared.images.listing import Page
 from shared.images.model import ImageRecord, PlatformRecord, TagRecord
 from shared.store.azure import Tables, storage_errors
-from shared.store.batches import delete_rows
+from shared.store.batches import delete_rows, upsert_rows
 from shared.store.conditional import attempts, etag_of, put_unless_changed
 from shared.store.keys import decode_key, encode_key, get_json, put_json
 from shared.store.pages import Segment, read_page
@@ -45,6 +45,9 @@ FEW_DIGESTS = 1
 
 ONE_READ_ROWS = 1000
 """The most rows one Table storage request returns: a repository with at most this many tags is read at once."""
+
+SCAN_PAGE_ROWS = 100
+"""How many records :meth:`ImageStore.iter_analyzed` reads per request (records carry their platforms: keep pages small)."""
 
 _SCALARS = ("registry", "repository", "status", "media_type", "size", "event_time", "received", "analyzed",
             "duration_ms", "attempts", "error_code", "error", "fixable")
@@ -287,6 +290,66 @@ class ImageStore:
                 parameters={"low": low, "high": high}, select=["PartitionKey"],
             )
             return sum(1 for _ in entities)
+
+    def iter_analyzed(self, registry: str | None = None) -> Iterator[ImageRecord]:
+        """Every analyzed record (of ``registry``, else of every registry), in key order, so a repository's records
+        come together: one filtered scan of the records, read :data:`SCAN_PAGE_ROWS` at a time as the caller
+        iterates (at most one page is held)."""
+        query, parameters = "status eq 'analyzed'", {}
+        if registry is not None:
+            low, high = registry_range(registry)
+            query, parameters = f"PartitionKey ge @low and PartitionKey lt @high and {query}", {"low": low, "high": high}
+        with storage_errors("list analyzed images"):
+            pages: Any = self._tables.table("images").query_entities(
+                query, parameters=parameters, results_per_page=SCAN_PAGE_ROWS).by_page()
+        while True:
+            with storage_errors("list analyzed images"):
+                page = next(pages, None)
+                rows = None if page is None else list(page)
+            if rows is None:
+                return
+            for entity in rows:
+                yield _from_entity(entity)
+
+    def relist(self, registry: str, repository: str, digest: str) -> ImageRecord | None:
+        """Put the live record of ``digest`` back in the push order and its tags' rows under it, as stored.
+
+        A record without a place in the push order (written before it existed) is given the one
+        :func:`push_key` makes, saved on the record under its ETag; rows already there are not
+        written again. A delete that got in between is seen afterwards: the push order row is taken
+        out again and None returned.
+        """
+        table, pushed, tags = self._tables.table("images"), self._tables.table("imagesbypush"), self._tables.table("tags")
+        partition = repository_partition(registry, repository)
+        for _ in attempts("list an image again"):
+            with storage_errors("read an image"):
+                try:
+                    entity = table.get_entity(partition, digest)
+                except ResourceNotFoundError:
+                    return None
+            record = _from_entity(entity)
+            if record.status == "deleted":
+                return None
+            key = str(entity.get("listed_as") or "")
+            if not key:
+                key = push_key(record)
+                if not put_unless_changed(table, {**entity, "listed_as": key}, etag_of(entity), "list an image again"):
+                    continue
+            break
+        with storage_errors("list an image again"):
+            try:
+                pushed.get_entity(partition, key, select=["RowKey"])
+            except ResourceNotFoundError:
+                pushed.upsert_entity({**_to_entity(record), "listed_as": key, "RowKey": key, "digest": digest},
+                                     mode=UpdateMode.REPLACE)
+        missing = set(self.tags_of(registry, repository, digest)) - set(self.tags_for(registry, repository, [digest])[digest])
+        upsert_rows(tags, [{"PartitionKey": partition, "RowKey": digest_tag_key(digest, tag), "tag": tag}
+                           for tag in sorted(missing)], "list an image's tags again")
+        after = self.get(registry, repository, digest)
+        if after is None or after.status == "deleted":
+            delete_rows(pushed, [(partition, key)], "take a deleted image out of the push order")
+            return None
+        return record
 
     def prune_tombstones(self, deleted_before: str) -> int:
         """Remove delete tombstones of deletes that happened before ``deleted_before``; return how many.

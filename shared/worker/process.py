@@ -11,7 +11,9 @@ of the same digest (but pushed before it) leaves nothing behind.
 Listings: once an image is analyzed its packages and findings are filed in the package and advisory
 indexes (filed again, from what is stored, when the image is pushed again: that completes a filing a
 crash interrupted); a delete unfiles them; every change to a repository's records or tags refreshes
-its summary (:func:`~shared.api.repository_listing.refresh_repository`).
+its summary (:func:`~shared.api.repository_listing.refresh_repository`). :meth:`Worker.refile` files an
+analyzed image again from what is stored, for images analyzed before the listings existed
+(:mod:`shared.worker.listings`).
 """
 
 from __future__ import annotations
@@ -80,6 +82,19 @@ class Message:
     id: str
     text: str
     dequeue_count: int
+
+
+@dataclass(frozen=True)
+class Refiling:
+    """What filing an analyzed image again did (:meth:`Worker.refile`).
+
+    ``filed`` is false when the image is no longer a live analyzed image (nothing was filed);
+    ``missing`` names the stored SBOMs and reports the image lacks (``SBOM of <platform digest>``,
+    ``report of <platform digest>``): the rest of it was filed.
+    """
+
+    filed: bool
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -257,17 +272,64 @@ class Worker:
         if job.tag:
             self.images.point_tag(job.registry, job.repository, job.tag, job.digest, job.event_time)
 
-    def _file_stored(self, record: ImageRecord) -> None:
+    def _file_stored(self, record: ImageRecord) -> tuple[str, ...]:
         """File an analyzed image's packages and findings from its stored SBOMs and reports: completes the filing
-        of an analysis interrupted after its record was written (when nothing is missing, nothing is written)."""
-        analyses = [a for p in record.platforms if (a := self.sboms.get(record.registry, record.repository, p.digest))]
+        of an analysis interrupted after its record was written (when nothing is missing, nothing is written).
+
+        Returns what is not stored (``SBOM of <platform digest>``, ``report of <platform digest>``), in
+        platform order; what is stored is filed all the same.
+        """
+        analyses: list[PlatformAnalysis] = []
+        reports: dict[PlatformRef, dict[str, Any]] = {}
+        missing: list[str] = []
+        for platform in record.platforms:
+            ref = PlatformRef(record.registry, record.repository, platform.digest)
+            analysis = self.sboms.get(record.registry, record.repository, platform.digest)
+            if analysis is None:
+                missing.append(f"SBOM of {platform.digest}")
+            else:
+                analyses.append(analysis)
+            report = self.vulnerabilities.reports.get(ref)
+            if report is None:
+                missing.append(f"report of {platform.digest}")
+            else:
+                reports[ref] = report
         self.packages.file(record.registry, record.repository, record.digest,
                            package_occurrences(record.registry, record.repository, record.digest, analyses))
-        self.vulnerabilities.file_image(record)
+        self.vulnerabilities.file_image(record, reports)
+        return tuple(missing)
+
+    def refile(self, record: ImageRecord) -> Refiling:
+        """File the analyzed image of ``record`` again in every listing index from what is stored: its record in the
+        push order and its tags (:meth:`~shared.records.ImageRecords.relist`), its packages from its stored
+        SBOMs and its findings from its stored reports. The repository's summary is not refreshed: call
+        :meth:`refresh_summary` once the repository's images are filed.
+
+        For images analyzed before the listings existed (``lookout listings rebuild``). Idempotent: an
+        image filed already is filed again unchanged. The record is read again first: an image deleted
+        or no longer analyzed is not filed, and one deleted while it was being filed is unfiled again.
+        """
+        current = self.images.relist(record.registry, record.repository, record.digest)
+        if current is None or current.status != "analyzed":
+            return Refiling(filed=False)
+        missing = self._file_stored(current)
+        after = self.images.get(record.registry, record.repository, record.digest)
+        if after is None or after.status != "analyzed":
+            self.packages.file(record.registry, record.repository, record.digest, [])
+            self.vulnerabilities.unfile_image(record.registry, record.repository, record.digest)
+            return Refiling(filed=False)
+        if missing:
+            log.warning("%s/%s@%s filed without its %s", record.registry, record.repository, record.digest,
+                        ", ".join(missing))
+        return Refiling(filed=True, missing=missing)
+
+    def refresh_summary(self, registry: str, repository: str) -> None:
+        """Bring the summary of ``registry/repository`` up to date with its records and tags."""
+        refresh_repository(self.images, self.summaries, registry, repository)
 
     def _refresh(self, job: Job) -> None:
         """Bring the summary of the job's repository up to date with its records and tags."""
-        refresh_repository(self.images, self.summaries, job.registry, job.repository)
+        self.refresh_summary(job.registry, job.repository)
 
     def _record_quietly(self, record: ImageRecord, job: Job) -> None:
         """Record a temporary failure for users to see; storage trouble here must not hide the original error."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+from azure.data.tables import UpdateMode
 
 from shared.errors import InvalidInput
 from shared.images.model import ImageRecord, PlatformRecord
 from shared.registry.image import Layer
 from shared.store import image_records
+from shared.store.azure import Tables
 from shared.store.keys import decode_key, encode_key
 from shared.wiring import Services
 
@@ -108,3 +112,54 @@ def test_the_tags_of_many_digests_in_one_read_or_one_range_each(svc: Services, m
     found = svc.images.tags_for("r.example", "team/many", digests)
     assert found == {**{d: [f"v{n}"] for n, d in enumerate(digests[:6])}, digests[0]: ["sha256", "v0"],
                      digests[5]: ["latest", "v5"], digests[6]: []}
+
+
+def test_analyzed_records_are_streamed_a_page_at_a_time_repository_by_repository(
+        svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(image_records, "SCAN_PAGE_ROWS", 2)
+    for repository in ("team/one", "team/two"):
+        for n in range(3):
+            svc.images.put(record(f"sha256:{n:064x}", "2026-01-01T00:00:00.000000Z", repository=repository))
+    svc.images.put(record("sha256:" + "e" * 64, "2026-01-02T00:00:00.000000Z", status="failed", repository="team/one"))
+    svc.images.put(record("sha256:" + "f" * 64, "2026-01-02T00:00:00.000000Z", status="deleted", repository="team/two"))
+    svc.images.put(ImageRecord(registry="s.example", repository="team/one", digest=DIGEST_A, status="analyzed"))
+    found = [(r.registry, r.repository, r.digest) for r in svc.images.iter_analyzed("r.example")]
+    assert found == [("r.example", repository, f"sha256:{n:064x}") for repository in ("team/one", "team/two")
+                     for n in range(3)]
+    assert len(list(svc.images.iter_analyzed())) == 7
+
+
+def test_a_record_from_before_the_listings_is_listed_again_once(svc: Services) -> None:
+    tables = Tables(svc.settings.storage, svc.settings.table_prefix)
+    older = record(DIGEST_A, "2026-01-01T00:00:00.000000Z", repository="team/old")
+    newer = record(DIGEST_B, "2026-01-02T00:00:00.000000Z", repository="team/old")
+    for image, tag in [(older, "1.0"), (newer, "2.0")]:
+        svc.images.put(image)
+        svc.images.point_tag("r.example", "team/old", tag, image.digest, image.event_time)
+    # What an older Lookout left: no push order, no listed_as on the record, no tag rows under the digests.
+    partition = image_records.repository_partition("r.example", "team/old")
+    pushed, tags, images = tables.table("imagesbypush"), tables.table("tags"), tables.table("images")
+    for row in list(pushed.query_entities("PartitionKey eq @pk", parameters={"pk": partition})):
+        pushed.delete_entity(partition, row["RowKey"])
+    for image in (older, newer):
+        tags.delete_entity(partition, image_records.digest_tag_key(image.digest, "1.0" if image is older else "2.0"))
+        entity = images.get_entity(partition, image.digest)
+        del entity["listed_as"]
+        images.upsert_entity(entity, mode=UpdateMode.REPLACE)
+    assert svc.images.list_pushed("r.example", "team/old", 10).items == ()
+    assert svc.images.tags_for("r.example", "team/old", [DIGEST_A]) == {DIGEST_A: []}
+
+    for _ in range(2):
+        assert svc.images.relist("r.example", "team/old", DIGEST_B) == newer
+        assert svc.images.relist("r.example", "team/old", DIGEST_A) == older
+        assert [r.digest for r in svc.images.list_pushed("r.example", "team/old", 10).items] == [DIGEST_B, DIGEST_A]
+        assert svc.images.tags_for("r.example", "team/old", [DIGEST_A, DIGEST_B]) == {DIGEST_A: ["1.0"],
+                                                                                       DIGEST_B: ["2.0"]}
+        assert svc.images.count_live("r.example", "team/old") == 2
+    # Its place is now on the record: a later write keeps it.
+    svc.images.put(replace(older, status="failed"))
+    assert [r.digest for r in svc.images.list_pushed("r.example", "team/old", 10).items] == [DIGEST_B, DIGEST_A]
+    svc.images.put(replace(older, status="deleted"))
+    assert svc.images.relist("r.example", "team/old", DIGEST_A) is None
+    assert svc.images.relist("r.example", "team/old", "sha256:" + "c" * 64) is None
+    assert svc.images.count_live("r.example", "team/old") == 1
