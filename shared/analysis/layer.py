@@ -204,11 +204,15 @@ def scan_layer(
 
     ``finish`` is called after the tar's end-of-archive marker to consume and verify the rest of
     the blob (:meth:`BlobReader.finish`). Raises :class:`CorruptLayer` when the bytes are not a tar
-    archive, :class:`LimitExceeded` when a layer limit breaks; registry errors pass through.
+    archive, :class:`LimitExceeded` when a layer limit breaks; registry errors pass through. Bytes
+    that do not read as a tar archive are first verified through ``finish``: bytes damaged on the
+    way raise the registry's :class:`~shared.registry.errors.DigestMismatch` (or the download's
+    error), so only a blob that is what the registry stores is reported as corrupt.
     """
     walker = _Walker(catalogers, limits)
     stream, compression = decompressed(blob, limits.max_layer_bytes)
     archive = TarReader(stream, chunk_size=READ_BUFFER, max_header_bytes=limits.max_file_bytes)
+    unreadable: CorruptLayer | None = None
     try:
         walker.walk(archive)
         if not archive.started and compression != "none":
@@ -217,11 +221,13 @@ def scan_layer(
         while stream.read(READ_BUFFER):  # the padding after the end-of-archive marker
             pass
     except CorruptLayer as error:
-        raise CorruptLayer(f"the layer ({compression}) is not a readable tar archive: {error.message}") from None
+        unreadable = CorruptLayer(f"the layer ({compression}) is not a readable tar archive: {error.message}")
     except (EOFError, zlib.error, zstandard.ZstdError) as error:
-        raise CorruptLayer(f"the layer ({compression}) is not a readable tar archive: {error}") from None
+        unreadable = CorruptLayer(f"the layer ({compression}) is not a readable tar archive: {error}")
     if finish is not None:
         finish()
+    if unreadable is not None:
+        raise unreadable
     index = LayerIndex(
         whiteouts=tuple(walker.whiteouts),
         opaque=tuple(walker.opaque),

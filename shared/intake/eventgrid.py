@@ -10,7 +10,8 @@ which Event Grid does not retry. A single malformed event inside an otherwise va
 spoil the batch: it is returned as an :class:`UnusableEvent` so the webhook can acknowledge and count
 it. Every field that reaches storage or the queue is checked against its grammar here: the event id
 (:data:`MAX_EVENT_ID` printable ASCII characters, so its stored key always fits), the registry host,
-the repository, the digest, the tag (OCI) and the media type.
+the repository, the digest, the tag (OCI) and the media type; the event time is kept only when it
+orders correctly as a canonical time (otherwise it counts as absent).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from shared.clock import normalize_time
 from shared.errors import InvalidInput
 from shared.registry.reference import Digest, validate_registry, validate_repository, validate_tag
 
@@ -28,6 +30,10 @@ MAX_DELIVERY_BYTES = 1024 * 1024 + 64 * 1024
 
 MAX_EVENTS_PER_DELIVERY = 5000
 """Event Grid's largest batch."""
+
+MAX_NESTING = 64
+"""Deepest nesting of arrays and objects accepted (an Event Grid batch nests four deep). Deeper bodies
+are refused before parsing, so the answer never depends on how deep the parser's caller already is."""
 
 VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
 IMAGE_PUSHED = "Microsoft.ContainerRegistry.ImagePushed"
@@ -42,6 +48,9 @@ MAX_EVENT_ID = 256
 id by its SHA-256, so every id accepted here can be stored."""
 
 _EVENT_ID_RE = re.compile(rf"[!-~]{{1,{MAX_EVENT_ID}}}")
+_JSON_TOKEN_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+"""A JSON string (to its end, closed or not: each character is looked at once) or a bracket."""
+_CANONICAL_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 _MEDIA_TYPE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
 
 
@@ -71,7 +80,8 @@ class ImageEvent:
     """An ``ImagePushed`` or ``ImageDeleted`` event, reduced to what the worker needs.
 
     ``registry`` is the login server from ``data.request.host``, lower-cased; ``digest`` is the
-    manifest digest; ``tag`` is set only on pushes by tag.
+    manifest digest; ``tag`` is set only on pushes by tag; ``time`` is the event's ISO-8601 time as
+    sent, or "" when it has none that orders as a canonical time.
     """
 
     id: str
@@ -163,12 +173,31 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _nesting_over(text: str, limit: int) -> bool:
+    """Whether the arrays and objects of JSON ``text`` nest deeper than ``limit`` (brackets in strings aside)."""
+    depth = 0
+    for token in _JSON_TOKEN_RE.finditer(text):
+        first = token.group()[0]
+        if first in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif first in "]}":
+            depth -= 1
+    return False
+
+
 def _load_json(body: bytes) -> Any:
-    """The body as JSON, strictly: UTF-8, no duplicate keys, no NaN/Infinity; :class:`InvalidDelivery` otherwise."""
+    """The body as JSON, strictly: UTF-8, no duplicate keys, no NaN/Infinity, at most :data:`MAX_NESTING` deep;
+    :class:`InvalidDelivery` otherwise."""
     try:
-        return json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidDelivery(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    if _nesting_over(text, MAX_NESTING):
+        raise InvalidDelivery(f"body is nested more than {MAX_NESTING} deep: too deeply to be an event delivery")
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except RecursionError:
         raise InvalidDelivery("body is nested too deeply to be an event delivery") from None
     except ValueError as exc:
@@ -203,6 +232,23 @@ class _Unusable(Exception):
     pass
 
 
+def _usable_time(value: object) -> str:
+    """The event's time as sent when it is an ISO-8601 time that orders as canonical text; "" otherwise.
+
+    Jobs and records order pushes and deletes by comparing canonical times as text, which holds only
+    for four-digit UTC years: a time out of that range (``0009-01-01``, or one that overflows when
+    moved to UTC) counts as absent, like an unparseable one, and the job gets the time of receipt.
+    """
+    if not _text(value):
+        return ""
+    text = str(value)
+    try:
+        canonical = normalize_time(text)
+    except OverflowError:
+        return ""
+    return text if _CANONICAL_TIME_RE.fullmatch(canonical) else ""
+
+
 def _image_event(item: dict[str, Any], event_id: str, event_type: str) -> ImageEvent:
     data = item.get("data")
     if not isinstance(data, dict):
@@ -231,11 +277,11 @@ def _image_event(item: dict[str, Any], event_id: str, event_type: str) -> ImageE
     media_type = target.get("mediaType")
     if media_type is not None and not (isinstance(media_type, str) and _MEDIA_TYPE_RE.fullmatch(media_type)):
         raise _Unusable("data.target.mediaType is not a media type")
-    time = item.get("eventTime", item.get("time"))
+    time = _usable_time(item.get("eventTime", item.get("time")))
     return ImageEvent(
         id=event_id,
         kind="push" if event_type == IMAGE_PUSHED else "delete",
-        time=str(time) if _text(time) else "",
+        time=time,
         registry=registry,
         repository=repository,
         digest=digest,

@@ -1,0 +1,1 @@
+"""Fault injection: hostile deliveries, storage outages, a misbehaving registry, hostile images."""
