@@ -19,11 +19,14 @@ def format_time(moment: datetime) -> str:
 
 
 def normalize_time(text: str) -> str:
-    """An ISO-8601 time (Event Grid sends up to 7 fractional digits) in the canonical form; "" when unparseable."""
+    """An ISO-8601 time (Event Grid sends up to 7 fractional digits) in the canonical form; "" when it has
+    none: unparseable, overflowing when moved to UTC, or with a UTC year outside 1000-9999 (canonical
+    times compare as text only with four-digit years: ``0009-01-01`` would sort after every real time)."""
     try:
         moment = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip()).replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        utc = moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return format_time(moment)
+    return format_time(utc) if 1000 <= utc.year <= 9999 else ""

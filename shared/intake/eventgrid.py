@@ -50,7 +50,6 @@ id by its SHA-256, so every id accepted here can be stored."""
 _EVENT_ID_RE = re.compile(rf"[!-~]{{1,{MAX_EVENT_ID}}}")
 _JSON_TOKEN_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
 """A JSON string (to its end, closed or not: each character is looked at once) or a bracket."""
-_CANONICAL_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 _MEDIA_TYPE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
 
 
@@ -233,20 +232,12 @@ class _Unusable(Exception):
 
 
 def _usable_time(value: object) -> str:
-    """The event's time as sent when it is an ISO-8601 time that orders as canonical text; "" otherwise.
-
-    Jobs and records order pushes and deletes by comparing canonical times as text, which holds only
-    for four-digit UTC years: a time out of that range (``0009-01-01``, or one that overflows when
-    moved to UTC) counts as absent, like an unparseable one, and the job gets the time of receipt.
-    """
+    """The event's time as sent when it is an ISO-8601 time that has a canonical form (see
+    :func:`~shared.clock.normalize_time`); "" otherwise, and the job gets the time of receipt."""
     if not _text(value):
         return ""
     text = str(value)
-    try:
-        canonical = normalize_time(text)
-    except OverflowError:
-        return ""
-    return text if _CANONICAL_TIME_RE.fullmatch(canonical) else ""
+    return text if normalize_time(text) else ""
 
 
 def _image_event(item: dict[str, Any], event_id: str, event_type: str) -> ImageEvent:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -34,8 +33,6 @@ MAX_TAGS_SCANNED = 200
 
 MAX_TAGS_LISTED = 1_000
 """The default bound of :func:`tagged_digests`: tags resolved to digests per call."""
-
-_CANONICAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 
 @dataclass(frozen=True)
@@ -124,7 +121,7 @@ def _acr_tagged_digests(client: RegistryClient, repository: str, limit: int) -> 
 def _record_time(record: dict[str, object]) -> str:
     for key in ("lastUpdateTime", "createdTime"):
         value = record.get(key)
-        if isinstance(value, str) and (moment := _canonical_time(value)):
+        if isinstance(value, str) and (moment := normalize_time(value)):
             return moment
     return ""
 
@@ -235,17 +232,4 @@ def _created(client: RegistryClient, repository: str, manifest: Manifest) -> str
     except ValueError:
         return ""
     created = document.get("created") if isinstance(document, dict) else None
-    return _canonical_time(created) if isinstance(created, str) else ""
-
-
-def _canonical_time(value: str) -> str:
-    """A registry's (or an image config's) time in the canonical form; "" when it has none that orders as text.
-
-    The text is the registry's: a time that overflows when moved to UTC, or whose year is not four
-    digits (``0009-01-01`` becomes ``9-01-01...``, after every real time), counts as absent.
-    """
-    try:
-        moment = normalize_time(value)
-    except OverflowError:
-        return ""
-    return moment if _CANONICAL_TIME.fullmatch(moment) else ""
+    return normalize_time(created) if isinstance(created, str) else ""
