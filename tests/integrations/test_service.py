@@ -13,6 +13,7 @@ from shared.images.model import ImageRecord, PlatformRef
 from shared.integrations.service import Integrations, integration_json
 from shared.secrets import SecretBox, generate_key
 from testkit.memory_records import (
+    MemoryActivations,
     MemoryAffected,
     MemoryImages,
     MemoryIntegrations,
@@ -38,31 +39,11 @@ class Harness:
     packages: MemoryPackages
 
 
-class Activations:
-    """Repository activation in a dict (the simplest :class:`~shared.records.RepositoryActivations`)."""
-
-    def __init__(self) -> None:
-        self.settings: dict[tuple[str, str], bool] = {}
-
-    def set_enabled(self, integration_id: str, repository: str, enabled: bool, when: str) -> None:
-        self.settings[(integration_id, repository)] = enabled
-
-    def is_enabled(self, integration_id: str, repository: str) -> bool:
-        return self.settings.get((integration_id, repository), False)
-
-    def enabled_repositories(self, integration_id: str) -> dict[str, bool]:
-        return {r: on for (i, r), on in sorted(self.settings.items()) if i == integration_id}
-
-    def delete_all(self, integration_id: str) -> None:
-        for key in [k for k in self.settings if k[0] == integration_id]:
-            del self.settings[key]
-
-
 @pytest.fixture
 def harness() -> Harness:
     records, jobs, images, reports = MemoryIntegrations(), MemoryJobs(), MemoryImages(), MemoryReports()
     summaries, packages = MemorySummaries(), MemoryPackages()
-    service = Integrations(records=records, repositories=Activations(), images=images, sboms=MemorySboms(),
+    service = Integrations(records=records, repositories=MemoryActivations(), images=images, sboms=MemorySboms(),
                            reports=reports, jobs=jobs, box=SecretBox(generate_key()), public_url=PUBLIC_URL,
                            summaries=summaries, affected=MemoryAffected(), packages=packages)
     return Harness(service, records, jobs, images, reports, summaries, packages)

@@ -17,33 +17,13 @@ from shared.store.advisory_rows import (
 from shared.store.azure import Tables
 from shared.vulns.index import MemoryIndex
 from shared.vulns.matching import Matcher
-from shared.vulns.model import Advisory
 from shared.vulns.packages import PackageKey, PackageRef
 from shared.vulns.severity import SeverityScore
 from shared.wiring import Services
-from tests.vulns.alias_severity import V3_CRITICAL, check_severity_by_id
+from tests.vulns.alias_severity import V3_CRITICAL, check_severity_by_id, pyyaml_records
 from tests.vulns.support import advisory, affected
 
 PYYAML_GHSA = SeverityScore("critical", 9.8, "CVSS_V3", V3_CRITICAL, "GHSA-8q59-q68h-6hv4", "CVSS_V3")
-
-
-def _pyyaml_records() -> list[Advisory]:
-    """PyPA's unrated record of CVE-2020-14343 and GitHub's rated one, which starts later (5.1)."""
-    return [
-        advisory(
-            "PYSEC-2021-142",
-            affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.4")),
-            aliases=["CVE-2020-14343", "GHSA-8q59-q68h-6hv4"],
-        ),
-        advisory(
-            "GHSA-8q59-q68h-6hv4",
-            affected("PyPI", "PyYAML", ("introduced", "5.1"), ("fixed", "5.4")),
-            aliases=["CVE-2020-14343"],
-            severity=[{"type": "CVSS_V3", "score": V3_CRITICAL}],
-            database_specific={"severity": "CRITICAL", "github_reviewed": True},
-        ),
-        advisory("PYSEC-2019-1", affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.1")), aliases=["CVE-2019-1"]),
-    ]
 
 
 def _tables(svc: Services) -> Tables:
@@ -55,9 +35,9 @@ def test_ratings_filed_by_id_follow_imports(svc: Services) -> None:
 
 
 def test_matching_from_the_mirror_borrows_like_the_memory_index(svc: Services) -> None:
-    svc.advisories.import_records(_pyyaml_records())
+    svc.advisories.import_records(pyyaml_records())
     memory = MemoryIndex()
-    memory.import_records(_pyyaml_records())
+    memory.import_records(pyyaml_records())
     packages = [PackageRef("pkg:pypi/pyyaml@3.12"), PackageRef("pkg:pypi/pyyaml@5.3")]
     from_tables = Matcher(svc.advisories).match(packages)
     assert from_tables.findings == Matcher(memory).match(packages).findings
@@ -66,7 +46,7 @@ def test_matching_from_the_mirror_borrows_like_the_memory_index(svc: Services) -
 
 
 def test_point_reads_are_bounded_per_call_and_cached(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    svc.advisories.import_records(_pyyaml_records())
+    svc.advisories.import_records(pyyaml_records())
     monkeypatch.setattr(advisory_mirror, "MAX_SEVERITY_READS", 1)
     asked = ["CVE-2019-1", "CVE-2020-14343", "GHSA-8q59-q68h-6hv4"]
     assert dict(svc.advisories.severities(asked)) == {}  # only CVE-2019-1 was read: no rating
@@ -77,7 +57,7 @@ def test_point_reads_are_bounded_per_call_and_cached(svc: Services, monkeypatch:
 def test_rows_of_the_first_layout_are_rewritten_once(svc: Services) -> None:
     """A mirror filled before ratings were filed by id: record rows without layout, names or
     rating, no severity rows. Importing the same data again brings them up to date."""
-    records = _pyyaml_records()
+    records = pyyaml_records()
     svc.advisories.import_records(records)
     tables = _tables(svc)
     record_table, severity_table = tables.table("advisoryrecords"), tables.table("advisoryseverity")
@@ -105,10 +85,10 @@ def test_rows_of_the_first_layout_are_rewritten_once(svc: Services) -> None:
 
 def test_an_import_stopped_half_way_is_finished_by_the_next(svc: Services) -> None:
     """Rows already deleted by an import that stopped before its record rows do not fail the next."""
-    svc.advisories.import_records(_pyyaml_records())
+    svc.advisories.import_records(pyyaml_records())
     severity_table = _tables(svc).table("advisoryseverity")
     severity_table.delete_entity(*severity_row_key("CVE-2020-14343"))
-    pypa_only = [record for record in _pyyaml_records() if record.id.startswith("PYSEC-")]
+    pypa_only = [record for record in pyyaml_records() if record.id.startswith("PYSEC-")]
     result = svc.advisories.import_records(pypa_only, complete_ecosystems=["PyPI"])
     assert (result.removed, result.changed_keys) == (1, frozenset({PackageKey("PyPI", "pyyaml")}))
     assert list(severity_table.list_entities()) == []
@@ -119,7 +99,7 @@ def test_coverage_counts_records_per_ecosystem_and_follows_imports(svc: Services
     mirror = svc.advisories
     assert mirror.coverage() == {}  # nothing imported: an empty mirror, not an unknown one
     records = [
-        *_pyyaml_records(),
+        *pyyaml_records(),
         advisory("DEBIAN-CVE-2026-1", affected("Debian:12", "zlib", ("introduced", "0"), ("fixed", "1:1.3-1")),
                  affected("Debian:11", "zlib", ("introduced", "0"), ("fixed", "1:1.2-1"))),
     ]
@@ -128,12 +108,12 @@ def test_coverage_counts_records_per_ecosystem_and_follows_imports(svc: Services
     memory = MemoryIndex()
     memory.import_records(records)
     assert mirror.coverage() == memory.coverage()
-    mirror.import_records(_pyyaml_records()[:1], complete_ecosystems=["PyPI"])
+    mirror.import_records(pyyaml_records()[:1], complete_ecosystems=["PyPI"])
     assert mirror.coverage() == {"Debian:11": 1, "Debian:12": 1, "PyPI": 1}
 
 
 def test_coverage_of_a_snapshot_written_without_counts_is_computed_from_the_records(svc: Services) -> None:
-    svc.advisories.import_records(_pyyaml_records())
+    svc.advisories.import_records(pyyaml_records())
     meta = _tables(svc).table("advisorymeta")
     row = meta.get_entity(SNAPSHOT_PARTITION, SNAPSHOT_ROW)
     legacy = {k: v for k, v in row.items() if not k.startswith("ecosystems")}

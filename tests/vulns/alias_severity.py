@@ -131,3 +131,22 @@ def write_github_database(root: Path, records: list[dict[str, Any]]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=2), encoding="utf-8")
     return root
+
+
+def pyyaml_records() -> list[Advisory]:
+    """PyPA's unrated record of CVE-2020-14343 and GitHub's rated one, which starts later (5.1)."""
+    return [
+        advisory(
+            "PYSEC-2021-142",
+            affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.4")),
+            aliases=["CVE-2020-14343", "GHSA-8q59-q68h-6hv4"],
+        ),
+        advisory(
+            "GHSA-8q59-q68h-6hv4",
+            affected("PyPI", "PyYAML", ("introduced", "5.1"), ("fixed", "5.4")),
+            aliases=["CVE-2020-14343"],
+            severity=[{"type": "CVSS_V3", "score": V3_CRITICAL}],
+            database_specific={"severity": "CRITICAL", "github_reviewed": True},
+        ),
+        advisory("PYSEC-2019-1", affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.1")), aliases=["CVE-2019-1"]),
+    ]

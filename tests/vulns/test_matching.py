@@ -11,6 +11,7 @@ from shared.vulns.index import ImportResult, Lookup, MemoryIndex
 from shared.vulns.matching import Matcher, package_keys, primary_id
 from shared.vulns.packages import OsvQuery, PackageKey, PackageRef
 from shared.vulns.severity import UNKNOWN, SeverityScore
+from tests.vulns.alias_severity import pyyaml_records
 from tests.vulns.support import advisory, affected
 
 V3_HIGH = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"  # 7.5
@@ -193,25 +194,13 @@ def test_a_finding_without_a_rating_borrows_its_aliases_rating_in_one_call() -> 
     matches, and the finding takes the GitHub record's rating through the shared ids."""
     source = _Recording(
         _index(
-            advisory(
-                "PYSEC-2021-142",
-                affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.4")),
-                aliases=["CVE-2020-14343", "GHSA-8q59-q68h-6hv4"],
-            ),
-            advisory(
-                "GHSA-8q59-q68h-6hv4",
-                affected("PyPI", "PyYAML", ("introduced", "5.1"), ("fixed", "5.4")),
-                aliases=["CVE-2020-14343"],
-                severity=[{"type": "CVSS_V3", "score": V3_CRITICAL}],
-                database_specific={"severity": "CRITICAL", "github_reviewed": True},
-            ),
+            *pyyaml_records(),
             advisory(
                 "PYSEC-2020-96",
                 affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.3.1")),
                 aliases=["CVE-2020-1747"],
                 severity=[{"type": "CVSS_V3", "score": V3_HIGH}],
             ),
-            advisory("PYSEC-2019-1", affected("PyPI", "pyyaml", ("introduced", "0"), ("fixed", "5.1")), aliases=["CVE-2019-1"]),
         )
     )
     report = Matcher(source).match([PackageRef("pkg:pypi/pyyaml@3.12")])
