@@ -86,10 +86,11 @@ def listing_row(advisory: str, level: str, score: float | None) -> tuple[str, st
     return (level if level in LEVELS else "unknown"), f"{inverted:04d}!{encode_key(advisory)}"
 
 
-def _hit_json(hit: AdvisoryHit) -> dict[str, Any]:
-    value = asdict(hit)
-    value["severity"] = dict(hit.severity)
-    value["references"] = [dict(r) for r in hit.references]
+def _as_json(item: AdvisoryHit | AdvisorySummary) -> dict[str, Any]:
+    """A hit or an advisory's summary as plain JSON (its mappings copied into dicts)."""
+    value = asdict(item)
+    value["severity"] = dict(item.severity)
+    value["references"] = [dict(r) for r in item.references]
     return value
 
 
@@ -104,7 +105,7 @@ def _hit_from_json(value: Mapping[str, Any]) -> AdvisoryHit:
 
 def hits_hash(hits: Sequence[AdvisoryHit]) -> str:
     """A digest of ``hits`` (order-independent): equal hashes mean nothing to file."""
-    canonical = sorted(json.dumps(_hit_json(h), sort_keys=True, separators=(",", ":")) for h in hits)
+    canonical = sorted(json.dumps(_as_json(h), sort_keys=True, separators=(",", ":")) for h in hits)
     return hashlib.sha256("\n".join(canonical).encode("utf-8")).hexdigest()[:32]
 
 
@@ -163,13 +164,6 @@ def _view(advisory: str, state: Mapping[str, Any]) -> AdvisorySummary | None:
                            packages=tuple(sorted(state["packages"])), fixable=int(state["fixable"]) > 0)
 
 
-def _view_json(view: AdvisorySummary) -> dict[str, Any]:
-    value = asdict(view)
-    value["severity"] = dict(view.severity)
-    value["references"] = [dict(r) for r in view.references]
-    return value
-
-
 def _view_from_json(value: Mapping[str, Any]) -> AdvisorySummary:
     return AdvisorySummary(
         id=str(value["id"]), aliases=tuple(value.get("aliases", ())), summary=str(value.get("summary", "")),
@@ -200,7 +194,7 @@ class AffectedImageStore:
 
     def file(self, registry: str, repository: str, digest: str, hits: Sequence[AdvisoryHit]) -> None:
         """Record that the image has exactly ``hits``: update the advisories whose hits changed, then the filing."""
-        unique = {json.dumps(_hit_json(h), sort_keys=True): h for h in hits}
+        unique = {json.dumps(_as_json(h), sort_keys=True): h for h in hits}
         groups: dict[str, list[AdvisoryHit]] = {}
         for hit in unique.values():
             groups.setdefault(hit.advisory, []).append(hit)
@@ -260,7 +254,7 @@ class AffectedImageStore:
                 image: dict[str, Any] = {"PartitionKey": partition, "RowKey": row_key, "hash": wanted,
                                          "registry": registry, "repository": repository, "digest": digest}
                 put_json(image, "share", _share(registry, repository, hits))
-                put_compressed_json(image, "hits", [_hit_json(h) for h in hits])
+                put_compressed_json(image, "hits", [_as_json(h) for h in hits])
                 operations.append(replace(image, etag_of(row)) if row is not None else create(image))
             elif row is not None:
                 operations.append(delete(row, etag_of(row)))
@@ -283,7 +277,7 @@ class AffectedImageStore:
             entity: dict[str, Any] = {"PartitionKey": level, "RowKey": row, "id": advisory, "version": version,
                                       "gone": key != current}
             if key == current and view is not None:
-                put_json(entity, "view", _view_json(view))
+                put_json(entity, "view", _as_json(view))
             self._write_listing(entity, version)
         if new_aliases:
             upsert_rows(self._tables.table("advisoryaliases"),
