@@ -11,6 +11,41 @@ ImageStatus = Literal["analyzed", "failed", "retrying", "deleted"]
 
 
 @dataclass(frozen=True)
+class BaseImage:
+    """The base image a platform image was built on, recognised by its layer diff-ID chain.
+
+    ``registry``/``repository``/``tag``/``digest`` name the base (``registry`` is empty for a public base
+    imported with ``lookout bases import``, whose ``repository`` is then its full name, e.g.
+    ``library/debian``); ``layers`` is how many of the image's first layers the base accounts for.
+    ``current_digest`` is the digest the base's tag points at now when that is known and differs from
+    ``digest`` (the image needs a rebuild), else ``None``.
+    """
+
+    registry: str
+    repository: str
+    tag: str
+    digest: str
+    layers: int
+    current_digest: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``registry/repository:tag`` (without the registry for an imported public base)."""
+        where = f"{self.registry}/{self.repository}" if self.registry else self.repository
+        return f"{where}:{self.tag}" if self.tag else f"{where}@{self.digest}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"registry": self.registry, "repository": self.repository, "tag": self.tag, "digest": self.digest,
+                "layers": self.layers, "current_digest": self.current_digest, "name": self.name}
+
+    @staticmethod
+    def from_json(value: dict[str, Any]) -> BaseImage:
+        return BaseImage(registry=str(value.get("registry", "")), repository=str(value["repository"]),
+                         tag=str(value.get("tag", "")), digest=str(value["digest"]), layers=int(value["layers"]),
+                         current_digest=value.get("current_digest"))
+
+
+@dataclass(frozen=True)
 class PlatformRecord(PlatformImage):
     """A platform image as Lookout recorded it: the registry's facts and what the analysis found.
 
@@ -27,6 +62,7 @@ class PlatformRecord(PlatformImage):
     fixable: int = 0
     advisory_snapshot: str = ""
     advisory_warnings: tuple[str, ...] = ()
+    base: BaseImage | None = None
 
     @staticmethod
     def of(image: PlatformImage) -> PlatformRecord:
@@ -56,6 +92,7 @@ class PlatformRecord(PlatformImage):
             "fixable": self.fixable,
             "advisory_snapshot": self.advisory_snapshot,
             "advisory_warnings": list(self.advisory_warnings),
+            "base": self.base.to_json() if self.base else None,
         }
 
     @staticmethod
@@ -81,6 +118,7 @@ class PlatformRecord(PlatformImage):
             fixable=int(value.get("fixable", 0)),
             advisory_snapshot=str(value.get("advisory_snapshot", "")),
             advisory_warnings=tuple(str(w) for w in value.get("advisory_warnings") or ()),
+            base=BaseImage.from_json(value["base"]) if value.get("base") else None,
         )
 
 
