@@ -2,8 +2,9 @@
 
 Like ``func start``, the ``Values`` of ``local.settings.json`` become environment variables without
 overriding variables already set, and ``host.json`` supplies the HTTP route prefix and the queue
-trigger options (``extensions.http`` and ``extensions.queues``). Parsing only: the one side effect
-is :func:`apply_local_settings`, which writes ``os.environ``.
+trigger options (``extensions.http`` and ``extensions.queues``). One setting is the local host's own:
+:data:`MESSAGE_LEASE_SETTING`, how long a received queue message stays invisible. Parsing only: the
+one side effect is :func:`apply_local_settings`, which writes ``os.environ``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,18 @@ DEVELOPMENT_DEFAULTS = {
     "AZURE_FUNCTIONS_ENVIRONMENT": "Development",
     "FUNCTIONS_WORKER_RUNTIME": "python",
 }
+
+MESSAGE_LEASE_SETTING = "DEVHOST_MESSAGE_LEASE_SECONDS"
+"""The setting (environment or ``local.settings.json``) that shortens how long the local host keeps a
+received queue message invisible. Azure's host always takes messages for 10 minutes, and host.json has
+no key for it (``extensions.queues.visibilityTimeout`` is the delay before a *failed* message is
+retried), so this is the local host's own setting, for tests that kill a host and wait for redelivery."""
+
+HOST_MESSAGE_LEASE_SECONDS = 600
+"""How long the Functions host keeps a received queue message invisible (renewed at half of it)."""
+
+MAX_MESSAGE_LEASE_SECONDS = 7 * 24 * 3600
+"""The longest invisibility Queue storage accepts."""
 
 _TIMESPAN = re.compile(r"^(?:(?P<days>\d+)\.)?(?P<hours>\d+):(?P<minutes>\d+):(?P<seconds>\d+(?:\.\d+)?)$")
 
@@ -157,6 +170,28 @@ def apply_local_settings(path: Path, environ: MutableMapping[str, str] | None = 
             env[name] = value
             applied.append(name)
     return applied
+
+
+def message_lease_seconds(environ: Mapping[str, str] | None = None) -> int:
+    """Seconds a received queue message stays invisible: :data:`MESSAGE_LEASE_SETTING` when set, else the
+    host's 10 minutes.
+
+    Whole seconds from 1 to 7 days (Queue storage's range); anything else is a
+    :class:`ConfigurationError` naming the setting.
+    """
+    env = os.environ if environ is None else environ
+    text = env.get(MESSAGE_LEASE_SETTING, "").strip()
+    if not text:
+        return HOST_MESSAGE_LEASE_SECONDS
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= MAX_MESSAGE_LEASE_SECONDS:
+        raise ConfigurationError(
+            f"{MESSAGE_LEASE_SETTING} must be whole seconds from 1 to {MAX_MESSAGE_LEASE_SECONDS}, not {text!r}"
+        )
+    return seconds
 
 
 def storage_connection_string(connection: str, environ: Mapping[str, str] | None = None) -> str:

@@ -15,11 +15,18 @@ import time
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from devhost.config import HOST_JSON, LOCAL_SETTINGS_JSON, HostConfig, apply_local_settings, storage_connection_string
+from devhost.config import (
+    HOST_JSON,
+    LOCAL_SETTINGS_JSON,
+    HostConfig,
+    apply_local_settings,
+    message_lease_seconds,
+    storage_connection_string,
+)
 from devhost.http import MAX_REQUEST_BODY_BYTES, HttpFrontEnd
 from devhost.indexing import HttpFunction, IndexedFunction, QueueFunction, TimerFunction, index_functions, load_app
 from devhost.invocation import EventLoopThread, Invoker
-from devhost.queues import HOST_LEASE_SECONDS, MIN_POLLING_INTERVAL, QueueListener
+from devhost.queues import MIN_POLLING_INTERVAL, QueueListener
 from devhost.routing import Route, RouteTable
 from devhost.timers import TimerListener
 from shared.errors import ConfigurationError
@@ -36,7 +43,8 @@ class LocalHost:
     ``app_spec`` is ``"module:attribute"`` of the ``func.FunctionApp``, imported with
     ``project_root`` on ``sys.path`` (the root holds host.json and, optionally, local.settings.json).
     ``port=0`` picks a free port; :attr:`url` tells which. Options for tests and tuning:
-    ``lease_seconds`` (how long a received queue message stays invisible; renewed at half of it),
+    ``lease_seconds`` (how long a received queue message stays invisible, renewed at half of it;
+    ``None``: the ``DEVHOST_MESSAGE_LEASE_SECONDS`` setting, read by :meth:`load`, else 10 minutes),
     ``min_polling_interval`` (the first backoff step of an idle queue poller), ``grace_period``
     (how long :meth:`stop` lets running functions finish) and ``max_request_body_bytes``.
     """
@@ -48,7 +56,7 @@ class LocalHost:
         port: int = 7071,
         host: str = "127.0.0.1",
         project_root: Path | None = None,
-        lease_seconds: int = HOST_LEASE_SECONDS,
+        lease_seconds: int | None = None,
         min_polling_interval: float = MIN_POLLING_INTERVAL,
         grace_period: float = DEFAULT_GRACE_PERIOD,
         max_request_body_bytes: int = MAX_REQUEST_BODY_BYTES,
@@ -94,6 +102,8 @@ class LocalHost:
             return
         apply_local_settings(self.project_root / LOCAL_SETTINGS_JSON)
         self.host_config = HostConfig.load(self.project_root / HOST_JSON)
+        if self.lease_seconds is None:
+            self.lease_seconds = message_lease_seconds(os.environ)
         root = str(self.project_root)
         if root not in sys.path:
             sys.path.insert(0, root)  # the worker imports the app from the project root
@@ -118,6 +128,7 @@ class LocalHost:
         if self._started:
             return
         self.load()
+        lease_seconds = self.lease_seconds if self.lease_seconds is not None else message_lease_seconds(os.environ)
         self._loop.start()
         try:
             self._http = HttpFrontEnd(self.host, self._requested_port, self._routes, self._invoker,
@@ -130,7 +141,7 @@ class LocalHost:
                             self._invoker,
                             self._connections[function.name],
                             self.host_config.queues,
-                            lease_seconds=self.lease_seconds,
+                            lease_seconds=lease_seconds,
                             min_polling_interval=self.min_polling_interval,
                         )
                     )

@@ -1,11 +1,11 @@
 """Queue triggers: polling a storage queue with the host's semantics (host.json ``extensions.queues``).
 
 For each queue-triggered function one poller receives up to ``batchSize`` messages at a time,
-invisible for a lease (10 minutes, as the host takes them) that is renewed at half its length
-while the function runs, and fetches again when no more than ``newBatchThreshold`` are in flight.
-An empty queue is polled again after a delay that starts at 100 ms and doubles up to
-``maxPollingInterval``; messages found mean an immediate re-poll. Functions run concurrently on
-``batchSize + newBatchThreshold`` worker threads.
+invisible for a lease (10 minutes, as the host takes them; ``DEVHOST_MESSAGE_LEASE_SECONDS``
+shortens it locally) that is renewed at half its length while the function runs, and fetches again
+when no more than ``newBatchThreshold`` are in flight. An empty queue is polled again after a delay
+that starts at 100 ms and doubles up to ``maxPollingInterval``; messages found mean an immediate
+re-poll. Functions run concurrently on ``batchSize + newBatchThreshold`` worker threads.
 
 Outcome of a message, as in the host: success deletes it; a failure makes it visible again after
 ``visibilityTimeout``, unless it was the ``maxDequeueCount``-th attempt, when its original text goes
@@ -34,7 +34,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from azure.functions.queue import QueueMessage as FunctionQueueMessage  # the worker's; func.QueueMessage has no dequeue count
 from azure.storage.queue import LinearRetry, QueueClient, QueueMessage
 
-from devhost.config import QueueOptions
+from devhost.config import HOST_MESSAGE_LEASE_SECONDS, QueueOptions
 from devhost.indexing import QueueFunction
 from devhost.invocation import Invoker
 from devhost.waiting import wait_until_idle
@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 _sdk_logger = logging.getLogger(f"{__name__}.sdk")
 _sdk_logger.setLevel(logging.WARNING)
 
-HOST_LEASE_SECONDS = 600
+HOST_LEASE_SECONDS = HOST_MESSAGE_LEASE_SECONDS
 MIN_POLLING_INTERVAL = 0.1
 _OUTAGE_REPORT_EVERY = 60.0
 

@@ -57,6 +57,16 @@ class ServedApp:
         self.process = None
         return code
 
+    def kill(self) -> int:
+        """SIGKILL, as a crash or an out-of-memory kill: nothing runs on the way out; returns the exit code
+        (``-9``). :meth:`start` serves again on the same port."""
+        if self.process is None:
+            raise RuntimeError("the app is not running")
+        self.process.kill()
+        code = self.process.wait(timeout=30)
+        self.process = None
+        return code
+
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(Path(self._log.name).read_text(errors="replace").splitlines()[-lines:])
 

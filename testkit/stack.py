@@ -26,7 +26,11 @@ from testkit.registry import RegistryServer
 
 @dataclass
 class Stack:
-    """A served app, its storage, the registry it has an integration for (``integration``, as the API created it)."""
+    """A served app, its storage, the registry it has an integration for (``integration``, as the API created it).
+
+    ``registry_host`` is the host the integration names when it is not the registry's own (a proxy in
+    front of it); :attr:`host` is the one the app knows the registry by.
+    """
 
     app: ServedApp
     storage: Azurite
@@ -34,6 +38,12 @@ class Stack:
     http: requests.Session
     svc: Services
     integration: dict[str, Any]
+    registry_host: str = ""
+
+    @property
+    def host(self) -> str:
+        """The registry's host as the integration names it (in events, records and API queries)."""
+        return self.registry_host or self.registry.host
 
     def post_events(self, events: list[dict[str, Any]], timeout: float = 30) -> requests.Response:
         return self.http.post(self.integration["webhook_url"], json=events,
@@ -41,7 +51,7 @@ class Stack:
 
     def image(self, repository: str, reference: str) -> requests.Response:
         return self.http.get(f"{self.app.url}/api/images", timeout=10,
-                             params={"registry": self.registry.host, "repository": repository, "reference": reference})
+                             params={"registry": self.host, "repository": repository, "reference": reference})
 
     def wait_for_image(self, repository: str, reference: str, status: str = "analyzed") -> dict[str, Any]:
         def ready() -> dict[str, Any] | None:
@@ -79,9 +89,10 @@ class Stack:
 
 @contextmanager
 def running_stack(registry: RegistryServer, table_prefix: str, *, assert_clean_exit: bool = False,
-                  **settings: str) -> Iterator[Stack]:
+                  registry_host: str = "", **settings: str) -> Iterator[Stack]:
     """``lookout serve`` on an Azurite of its own, with a connected integration for ``registry`` (its readonly
-    user, plain HTTP), as a :class:`Stack`.
+    user, plain HTTP), as a :class:`Stack`. With ``registry_host`` (e.g. a
+    :class:`~testkit.faulty_proxy.FaultyProxy`'s host) the integration reaches the registry there.
 
     The app's tables are named with ``table_prefix``; ``settings`` are more app settings, and
     ``LOOKOUT_PUBLIC_URL`` is the app's own URL. On the way out the app is stopped (SIGTERM) and closed,
@@ -96,11 +107,11 @@ def running_stack(registry: RegistryServer, table_prefix: str, *, assert_clean_e
     try:
         app.start()
         created = http.post(f"{app.url}/api/integrations", timeout=30, json={
-            "registry": registry.host, "username": registry.readonly.username,
+            "registry": registry_host or registry.host, "username": registry.readonly.username,
             "password": registry.readonly.password, "insecure": True})
         assert created.status_code == 201, created.text + app.log_tail()
         svc = build_services(load(app.settings, None))
-        yield Stack(app, storage, registry, http, svc, created.json())
+        yield Stack(app, storage, registry, http, svc, created.json(), registry_host)
     finally:
         exit_code = app.stop()
         log = app.log_tail() if exit_code else ""

@@ -52,6 +52,7 @@ def test_identity_based_storage() -> None:
         ({"LOOKOUT_ENCRYPTION_KEY": KEY, "LOOKOUT_PUBLIC_URL": "ftp://x"}, "LOOKOUT_PUBLIC_URL"),
         ({"LOOKOUT_ENCRYPTION_KEY": KEY, "LOOKOUT_ALLOW_INSECURE_REGISTRIES": "maybe"}, "LOOKOUT_ALLOW_INSECURE"),
         ({"LOOKOUT_ENCRYPTION_KEY": KEY, "AzureWebJobsStorage": ""}, "AzureWebJobsStorage"),
+        ({"LOOKOUT_ENCRYPTION_KEY": KEY, "LOOKOUT_ANALYSIS_LEASE_SECONDS": "0"}, "LOOKOUT_ANALYSIS_LEASE_SECONDS"),
     ],
 )
 def test_errors_name_the_setting(environ: dict[str, str], named: str) -> None:

@@ -2,10 +2,13 @@
 
 Table ``<prefix>leases``: PartitionKey the encoded ``registry/repository``, RowKey the manifest digest;
 ``holder`` (the queue message that analyzes it) and ``until`` (canonical UTC time). Taking a lease is
-an atomic insert, or a conditional replace of an expired lease or of the holder's own.
+an atomic insert, or a conditional replace of an expired lease or of the holder's own. A lease row
+exists only while an analysis runs, or after its worker died (until it is taken over).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
@@ -15,11 +18,28 @@ from shared.store.azure import Tables, storage_errors
 from shared.store.image_records import repository_partition
 
 
+@dataclass(frozen=True)
+class AnalysisLease:
+    """A lease as stored: the queue message id that holds it and when it runs out (canonical UTC time)."""
+
+    holder: str
+    until: str
+
+
 class LeaseStore:
     """Leases on image analyses, by repository and manifest digest."""
 
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
+
+    def current(self, registry: str, repository: str, digest: str) -> AnalysisLease | None:
+        """The image's lease row, expired or not; ``None`` when there is none (for operators and tests)."""
+        with storage_errors("read an analysis lease"):
+            try:
+                entity = self._tables.table("leases").get_entity(repository_partition(registry, repository), digest)
+            except ResourceNotFoundError:
+                return None
+        return AnalysisLease(holder=str(entity.get("holder", "")), until=str(entity.get("until", "")))
 
     def acquire(self, registry: str, repository: str, digest: str, holder: str, now: str, until: str) -> bool:
         """Take the lease of the image for ``holder`` until ``until``; False while another holder's lease runs."""

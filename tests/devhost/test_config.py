@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from devhost.config import HostConfig, QueueOptions, apply_local_settings, parse_timespan, storage_connection_string
+from devhost.config import (
+    HostConfig,
+    QueueOptions,
+    apply_local_settings,
+    message_lease_seconds,
+    parse_timespan,
+    storage_connection_string,
+)
 from shared.errors import ConfigurationError
 from shared.settings import azurite_connection_string
 
@@ -86,3 +93,14 @@ def test_connection_strings() -> None:
         storage_connection_string("Other", {"Other__queueServiceUri": "https://a.queue.core.windows.net"})
     with pytest.raises(ConfigurationError, match="not configured"):
         storage_connection_string("AzureWebJobsStorage", {})
+
+
+def test_message_lease_is_ten_minutes_unless_set() -> None:
+    assert message_lease_seconds({}) == 600
+    assert message_lease_seconds({"DEVHOST_MESSAGE_LEASE_SECONDS": " 5 "}) == 5
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "1.5", "five", str(7 * 24 * 3600 + 1)])
+def test_bad_message_leases_name_the_setting(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="DEVHOST_MESSAGE_LEASE_SECONDS"):
+        message_lease_seconds({"DEVHOST_MESSAGE_LEASE_SECONDS": value})

@@ -154,6 +154,27 @@ def test_lease_is_renewed_while_the_function_runs(azurite: Azurite, start_host: 
     assert deliveries[0]["dequeue_count"] == 1
 
 
+def test_an_abandoned_message_comes_back_after_the_configured_lease(
+    azurite: Azurite, start_host: Callable[..., LocalHost]
+) -> None:
+    name = unique_queue()
+    settings = _settings(azurite, DEVHOST_QUEUE_SLOW=name, DEVHOST_MESSAGE_LEASE_SECONDS="2")
+    crashed = start_host(["queue_slow"], settings=settings)
+    assert crashed.lease_seconds == 2
+    client = queue_client(azurite, name)
+    client.send_message("4")
+    wait_until(lambda: sample_app.calls("queue_slow"), timeout=15, what="the first delivery")
+    crashed.stop(grace_period=0.1)  # abandons the running function: its lease is no longer renewed
+    start_host(["queue_slow"], settings=settings)
+    # Under the host's 10-minute lease the message would stay invisible long after the function ends.
+    wait_until(lambda: len(sample_app.calls("queue_slow")) == 2, timeout=15, what="the redelivery")
+    first, second = sample_app.calls("queue_slow")
+    assert (first["id"], first["dequeue_count"]) == (second["id"], 1)
+    assert second["dequeue_count"] == 2
+    wait_until(lambda: len(sample_app.calls("queue_slow_done")) == 2, timeout=15, what="both runs to end")
+    wait_until(lambda: client.get_queue_properties().approximate_message_count == 0, timeout=10, what="deletion")
+
+
 def test_message_dequeued_too_often_goes_straight_to_poison(
     azurite: Azurite, start_host: Callable[..., LocalHost]
 ) -> None:

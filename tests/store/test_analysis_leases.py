@@ -28,3 +28,12 @@ def test_the_holder_takes_its_lease_back_others_wait_for_expiry_or_release(svc: 
     svc.leases.release("r.example", "app", DIGEST, "second")
     assert svc.leases.acquire("r.example", "app", DIGEST, "third", AFTER, LATER)
     svc.leases.release("r.example", "app", "sha256:" + "6" * 64, "nobody")  # no lease: no error
+
+
+def test_the_current_lease_is_readable_until_released(svc: Services) -> None:
+    assert svc.leases.current("r.example", "app", DIGEST) is None
+    assert svc.leases.acquire("r.example", "app", DIGEST, "first", NOW, LATER)
+    lease = svc.leases.current("r.example", "app", DIGEST)
+    assert lease is not None and (lease.holder, lease.until) == ("first", LATER)
+    svc.leases.release("r.example", "app", DIGEST, "first")
+    assert svc.leases.current("r.example", "app", DIGEST) is None
