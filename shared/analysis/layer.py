@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import zstandard
 
-from shared.analysis.catalogers.base import Cataloger, ParseContext, Parser, Scanner
+from shared.analysis.catalogers.base import MAX_MAGIC, Cataloger, ParseContext, Parser, Scanner
 from shared.analysis.compression import READ_BUFFER, decompressed
 from shared.analysis.errors import CorruptLayer, LimitExceeded
 from shared.analysis.limits import Limits
@@ -53,7 +53,8 @@ class _Walker:
         self.context = ParseContext(limits)
         patterns = [g for c in self.catalogers for g in c.patterns]
         self.prefilter = PathFilter(patterns)
-        self.any_executables = any(c.reads_executables for c in self.catalogers)
+        self.magic = tuple(dict.fromkeys(m for c in self.catalogers for m in c.magic))
+        self.shortest_magic = min((len(m) for m in self.magic), default=0)
         self.files: dict[str, dict[str, FileResult]] = {c.name: {} for c in self.catalogers}
         self.whiteouts: list[str] = []
         self.opaque: list[str] = []
@@ -96,12 +97,16 @@ class _Walker:
             if len(self.symlinks) >= self.limits.max_symlinks_per_layer:
                 raise LimitExceeded(f"the layer has more than {self.limits.max_symlinks_per_layer} symbolic links")
             self.symlinks[path] = member.linkname
-        executable = member.mode & 0o111 != 0 and member.isfile()
-        if not (executable and self.any_executables) and not self.prefilter.matches(path):
+        head = b""
+        if self.magic and member.size >= self.shortest_magic and member.isfile():
+            head = archive.peek(MAX_MAGIC)  # from the buffer: the content itself is not read
+            if not head.startswith(self.magic):
+                head = b""
+        if not head and not self.prefilter.matches(path):
             return
         wanted: list[tuple[Cataloger, Parser]] = []
         for cataloger in self.catalogers:
-            parser = cataloger.parser_for(path, executable=executable)
+            parser = cataloger.parser_for(path, head=head)
             if parser is not None:
                 wanted.append((cataloger, parser))
         if not wanted:
@@ -113,7 +118,7 @@ class _Walker:
 
     def link(self, path: str, member: TarEntry, wanted: list[tuple[Cataloger, Parser]]) -> None:
         for cataloger, parser in wanted:
-            if parser.executable:
+            if parser.magic:
                 continue
             files = self.files[cataloger.name]
             if member.issym():

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
+MAX_CONCURRENT_LAYERS = 16
+"""The most layers an analysis may read at once, whatever it is told."""
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,8 @@ class Limits:
     - ``max_symlinks_per_layer``: symbolic links recorded per layer (they are kept in the layer index).
     - ``max_symlink_hops``: links followed while resolving one path (loops end here).
     - ``max_nested_archive_depth``: how deep archives inside archives (jars in jars) are opened.
+    - ``max_concurrent_layers``: layers of one image downloaded and walked at the same time (1: one
+      after the other). Memory grows with it by about one read buffer and one wanted file per layer.
     """
 
     max_image_bytes: int = 8 * GiB
@@ -29,3 +33,8 @@ class Limits:
     max_symlinks_per_layer: int = 200_000
     max_symlink_hops: int = 40
     max_nested_archive_depth: int = 3
+    max_concurrent_layers: int = 2
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_concurrent_layers <= MAX_CONCURRENT_LAYERS:
+            raise ValueError(f"max_concurrent_layers must be from 1 to {MAX_CONCURRENT_LAYERS}")

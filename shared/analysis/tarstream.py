@@ -253,6 +253,23 @@ class TarReader:
             size -= take
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
+    def peek(self, size: int, /) -> bytes:
+        """The next ``size`` bytes of the current entry's content (fewer when it is shorter), not consumed.
+
+        For a few bytes (a file's magic number): when they straddle two chunks, the rest of the
+        current chunk is joined to the next one, the one place where chunks are joined.
+        """
+        wanted = min(size, self._remaining)
+        if self._available() < wanted:
+            rest = self._buffer[self._position :]
+            if not self._fill():
+                raise CorruptLayer("the tar archive ends inside an entry's content")
+            self._buffer = rest + self._buffer
+            if len(self._buffer) < wanted:
+                raise CorruptLayer("the tar archive ends inside an entry's content")
+        start = self._position
+        return self._buffer[start : start + wanted]
+
     def read1(self, size: int = -1, /) -> bytes:
         """Up to ``size`` bytes of the current entry's content (all buffered when negative), without joining chunks.
 

@@ -1,7 +1,7 @@
 """``lookout analyze``: the SBOM of an image straight from its registry, without Azure.
 
 ``lookout analyze REFERENCE [--username U] [--password-stdin] [--insecure] [--platform os/arch]
-[--format table|json|cyclonedx|spdx]``. ``REFERENCE`` is ``host[:port]/repository[:tag|@digest]``.
+[--concurrency N] [--format table|json|cyclonedx|spdx]``. ``REFERENCE`` is ``host[:port]/repository[:tag|@digest]``.
 The output goes to stdout; a progress display goes to stderr when it is a terminal. Runs the same
 analysis as the queue worker (:func:`shared.analysis.analyze_image`), with an in-memory cache.
 Exit codes: 0 success, 1 failure, 2 usage error (a malformed reference, a platform the image lacks,
@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from typing import Any, TextIO
 
-from shared.analysis import ImageAnalysis, MemoryLayerCache, analyze_image
+from shared.analysis import ImageAnalysis, Limits, MemoryLayerCache, analyze_image
 from shared.analysis.allocator import keep_large_blocks
+from shared.analysis.limits import MAX_CONCURRENT_LAYERS
 from shared.errors import InvalidInput
 from shared.registry import Credentials, Reference, RegistryClient
 
@@ -25,35 +27,49 @@ PREFERRED_PLATFORM = "linux/amd64"
 
 
 class TerminalProgress:
-    """A one-line progress display, rewritten in place on a terminal."""
+    """A one-line progress display, rewritten in place on a terminal; layers read at once share the line.
+
+    Thread-safe: layers read concurrently report from their own threads.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
+        self._lock = threading.Lock()
         self._platform = ""
         self._layers = 0
-        self._position = 0
-        self._size = 0
+        self._finished = 0
+        self._running: dict[str, tuple[int, int]] = {}  # digest -> (done, size) of the layers being read
 
-    def _show(self, text: str) -> None:
+    def _show(self) -> None:
+        parts = [f"{digest[7:19]} {done / 1e6:.1f}/{size / 1e6:.1f} MB" for digest, (done, size) in self._running.items()]
+        text = f"{self._platform} layers {self._finished}/{self._layers} done" + ("; " if parts else "") + ", ".join(parts)
+        if self._finished == self._layers:
+            text = ""
         self._stream.write("\r\x1b[2K" + text[:200])
         self._stream.flush()
 
     def platform_started(self, platform: str, layers: int) -> None:
-        self._platform, self._layers, self._position = platform, layers, 0
+        with self._lock:
+            self._platform, self._layers, self._finished = platform, layers, 0
+            self._running.clear()
 
     def layer_started(self, digest: str, size: int, *, cached: bool) -> None:
-        self._position += 1
-        self._size = size
-        state = "cached" if cached else f"0.0/{size / 1e6:.1f} MB"
-        self._show(f"{self._platform} layer {self._position}/{self._layers} {digest[7:19]} {state}")
+        with self._lock:
+            if not cached:
+                self._running[digest] = (0, size)
+                self._show()
 
     def layer_advanced(self, digest: str, done: int) -> None:
-        where = f"{self._platform} layer {self._position}/{self._layers} {digest[7:19]}"
-        self._show(f"{where} {done / 1e6:.1f}/{self._size / 1e6:.1f} MB")
+        with self._lock:
+            if digest in self._running:
+                self._running[digest] = (done, self._running[digest][1])
+                self._show()
 
     def layer_finished(self, digest: str) -> None:
-        if self._position == self._layers:
-            self._show("")
+        with self._lock:
+            self._running.pop(digest, None)
+            self._finished += 1
+            self._show()
 
 
 def credentials_from(args: argparse.Namespace, stdin: TextIO) -> Credentials | None:
@@ -85,6 +101,7 @@ def analyze_reference(args: argparse.Namespace, *, stdin: TextIO, stderr: TextIO
             reference.identifier,
             platform=args.platform,
             cache=MemoryLayerCache(),
+            limits=Limits(max_concurrent_layers=args.concurrency),
             progress=progress,
         )
 
@@ -96,6 +113,21 @@ def add_image_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     parser.add_argument("--insecure", action="store_true", help="plain HTTP, no TLS verification (local registries)")
     parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="analyze only this platform of a multi-platform image")
+    parser.add_argument(
+        "--concurrency", type=_concurrency, default=Limits().max_concurrent_layers, metavar="N",
+        help=f"layers downloaded and read at the same time, 1 to {MAX_CONCURRENT_LAYERS} "
+        f"(default: {Limits().max_concurrent_layers})",
+    )
+
+
+def _concurrency(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_CONCURRENT_LAYERS:
+        raise argparse.ArgumentTypeError(f"a whole number from 1 to {MAX_CONCURRENT_LAYERS}, not {text!r}")
+    return value
 
 
 def render(analysis: ImageAnalysis, output_format: str, platform: str | None = None) -> str:

@@ -201,3 +201,44 @@ def test_a_layer_of_another_media_type_is_recorded_not_read(registry: RegistrySe
     assert registry.blob_downloads[pushed.layers[1].digest] == 0  # the blob is unique to this test
     assert [(p.source, p.layer) for p in platform.problems] == [("layer", pushed.layers[1].digest.value)]
     assert platform.os is not None
+
+
+def test_layers_read_at_once_give_the_same_analysis_and_one_download_each(
+    registry: RegistryServer, client: RegistryClient
+) -> None:
+    repo = repository()
+    marker = {"/srv/marker": uuid.uuid4().bytes}  # blobs unique to this test: download counts are its own
+    layers = [
+        make_layer({**BASE_ENTRIES, **marker}, "gzip"),
+        make_layer({**tree("python"), **marker}, "zstd"),
+        make_layer({**tree("npm"), **marker}, "none"),
+        make_layer({**tree("php"), **marker}, "gzip"),
+    ]
+    pushed = push_image(registry, repo, "v1", layers)
+    one = analyze_image(client, repo, "v1", limits=Limits(max_concurrent_layers=1))
+    assert downloads(registry, pushed.layers) == [1, 1, 1, 1]
+    four = analyze_image(client, repo, "v1", limits=Limits(max_concurrent_layers=4))
+    assert downloads(registry, pushed.layers) == [2, 2, 2, 2]
+    assert four.to_json() == one.to_json()
+    [platform] = four.platforms
+    assert [layer.digest for layer in platform.layers] == [layer.digest.value for layer in pushed.layers]
+    assert {p.type for p in platform.packages} == {"deb", "pypi", "npm", "composer"}
+
+
+def test_a_failing_layer_among_concurrent_ones_fails_the_analysis(registry: RegistryServer, client: RegistryClient) -> None:
+    repo = repository()
+    garbage = b"\x1f\x8b\x08\x00 not gzip %s" % uuid.uuid4().hex.encode() * 10
+    bad = Layer(garbage, garbage, "application/vnd.oci.image.layer.v1.tar+gzip", "gzip")
+    good = make_layer({**BASE_ENTRIES, "/srv/marker": uuid.uuid4().bytes}, "gzip")
+    push_image(registry, repo, "bad", [good, bad])
+    cache = MemoryLayerCache()
+    with pytest.raises(CorruptLayer):
+        analyze_image(client, repo, "bad", cache=cache, limits=Limits(max_concurrent_layers=2))
+    stored = cache.keys()
+    assert {key.layer for key in stored} <= {good.digest.value}  # nothing stored for the bad layer
+
+
+def test_the_concurrency_bound_is_checked() -> None:
+    for wrong in (0, 17):
+        with pytest.raises(ValueError, match="max_concurrent_layers"):
+            Limits(max_concurrent_layers=wrong)

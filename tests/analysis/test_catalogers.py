@@ -87,8 +87,8 @@ def test_python_egg_info_file_form() -> None:
     assert [p.purl for p in packages] == ["pkg:pypi/old-style@0.1"]
 
 
-def test_npm_installed_packages_only() -> None:
-    _, packages, problems, _ = squashed([tree("npm")])
+def test_npm_installed_packages_and_the_root_project() -> None:
+    _, packages, problems, _ = squashed([{**tree("npm"), **tree("npm-app")}])
     assert problems == []  # dist/browser/package.json (no name, no version) is not a package and not read
     purls = sorted(p.purl for p in packages)
     assert [purl.split("@")[0] if not purl.startswith("pkg:npm/%40") else purl.rsplit("@", 1)[0] for purl in purls] == [
@@ -96,8 +96,13 @@ def test_npm_installed_packages_only() -> None:
         "pkg:npm/%40azure/core-auth",
         "pkg:npm/accepts",
         "pkg:npm/ansi-styles",
+        "pkg:npm/orders-service",
         "pkg:npm/wrap-ansi",
     ]
+    root = next(p for p in packages if p.name == "orders-service")
+    assert (root.version, root.path, root.purl) == ("2.4.1", "/app/package.json", "pkg:npm/orders-service@2.4.1")
+    assert dict(root.meta) == {"license": "MIT", "root": "true"}
+    assert all("root" not in p.meta for p in packages if p is not root)
     nested = next(p for p in packages if p.name == "ansi-styles")
     assert nested.path == "/app/node_modules/wrap-ansi/node_modules/ansi-styles/package.json"
 
@@ -140,9 +145,38 @@ def test_ruby_gemspecs_including_default_gems() -> None:
     assert packages[0].meta["license"] == "Ruby"
 
 
-def test_php_composer_installed_json() -> None:
-    _, packages, _, _ = squashed([tree("php")])
-    assert [p.purl for p in packages] == ["pkg:composer/psr/log@3.0.0", "pkg:composer/symfony/console@v6.4.1"]
+def test_php_composer_installed_json_and_the_root_project() -> None:
+    _, packages, _, _ = squashed([{**tree("php"), **tree("php-app")}])
+    assert [p.purl for p in packages] == [
+        "pkg:composer/acme/billing@1.7.0",
+        "pkg:composer/psr/log@3.0.0",
+        "pkg:composer/symfony/console@v6.4.1",
+    ]
+    assert (packages[0].path, dict(packages[0].meta)) == ("/app/composer.json", {"root": "true"})
+
+
+def test_a_root_project_needs_installed_evidence_in_the_final_filesystem() -> None:
+    from testkit.images import whiteout
+
+    npm_root, php_root = tree("npm-app")["/app/package.json"], tree("php-app")["/app/composer.json"]
+    declared_only = {"/srv/tool/package.json": npm_root, "/srv/site/composer.json": php_root}
+    _, packages, problems, _ = squashed([declared_only])
+    assert packages == [] and problems == []  # no node_modules, no vendor/composer: declared, not installed
+    # node_modules in a lower layer than the project, as a Dockerfile adds them: the project is reported
+    _, packages, _, digests = squashed([tree("npm"), {"/app/package.json": npm_root.replace(b"2.4.1", b"2.5.0")}])
+    assert names([p for p in packages if p.meta.get("root")]) == ["orders-service@2.5.0"]
+    root = next(p for p in packages if p.meta.get("root"))
+    assert (root.version, root.layer) == ("2.5.0", digests[1])
+    # node_modules removed in a higher layer: the project is declared only
+    _, packages, _, _ = squashed([{**tree("npm"), **tree("npm-app")}, dict([whiteout("/app/node_modules")])])
+    assert packages == []
+    _, packages, _, _ = squashed([{**tree("php"), **tree("php-app")}, dict([whiteout("/app/vendor")])])
+    assert packages == []
+    # an application without a version is reported without one; a package.json that is not an object is nothing
+    unversioned = {**tree("npm"), "/app/package.json": b'{"name": "app", "private": true}', "/app/x/package.json": b"[]"}
+    _, packages, problems, _ = squashed([unversioned])
+    assert [(p.name, p.version, p.purl) for p in packages if p.meta.get("root")] == [("app", "", "pkg:npm/app")]
+    assert problems == []
 
 
 def test_dotnet_deps_json_packages_not_projects() -> None:

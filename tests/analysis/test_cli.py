@@ -142,13 +142,16 @@ def test_terminal_progress_display() -> None:
 
     screen = Terminal()
     progress = analyze.TerminalProgress(screen)
-    progress.platform_started("linux/amd64", 2)
+    progress.platform_started("linux/amd64", 3)
     progress.layer_started("sha256:" + "a" * 64, 3_000_000, cached=True)
     progress.layer_finished("sha256:" + "a" * 64)
     progress.layer_started("sha256:" + "b" * 64, 3_000_000, cached=False)
+    progress.layer_started("sha256:" + "c" * 64, 9_000_000, cached=False)  # read at the same time
     progress.layer_advanced("sha256:" + "b" * 64, 1_500_000)
     progress.layer_finished("sha256:" + "b" * 64)
+    progress.layer_advanced("sha256:" + "c" * 64, 2_000_000)
+    progress.layer_finished("sha256:" + "c" * 64)
     text = screen.getvalue()
-    assert "layer 1/2 aaaaaaaaaaaa cached" in text
-    assert "layer 2/2 bbbbbbbbbbbb 1.5/3.0 MB" in text
+    assert "linux/amd64 layers 1/3 done; bbbbbbbbbbbb 1.5/3.0 MB, cccccccccccc 0.0/9.0 MB" in text
+    assert "linux/amd64 layers 2/3 done; cccccccccccc 2.0/9.0 MB" in text
     assert text.endswith("\r\x1b[2K")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import pytest
@@ -132,13 +133,20 @@ def test_old_go_releases_are_problems() -> None:
         scan(executable(4096, build_info("go1.16", MODINFO, flags=0)))
 
 
-def test_go_binaries_in_a_layer_only_when_executable() -> None:
+def test_go_binaries_in_a_layer_by_content_whatever_the_mode() -> None:
     binary = executable(4096, build_info("go1.21.5", MODINFO))
-    layer = {"/usr/local/bin/server": file(binary, mode=0o755), "/srv/data.bin": file(binary, mode=0o644)}
+    not_a_program = b"#!/bin/sh\n" + build_info("go1.21.5", MODINFO)  # the header, but no ELF, PE or Mach-O magic
+    layer = {
+        "/usr/local/bin/server": file(binary, mode=0o755),
+        "/opt/tool/server.bin": file(binary, mode=0o644),  # downloaded, never marked executable
+        "/usr/local/bin/script": file(not_a_program, mode=0o755),
+        "/tmp/tiny": file(b"\x7fEL", mode=0o755),  # shorter than any magic
+    }
     _, packages, problems, _ = squashed([layer])
     assert problems == []
-    assert {p.path for p in packages} == {"/usr/local/bin/server"}
+    assert {p.path for p in packages} == {"/usr/local/bin/server", "/opt/tool/server.bin"}
     assert "golang.org/x/text@v0.14.0" in names(packages)
+    assert {(p.name, p.version) for p in packages if p.path == "/opt/tool/server.bin"} >= {("stdlib", "go1.21.5")}
 
 
 def _main_module(info: str) -> tuple[str, str, str] | None:
@@ -176,3 +184,40 @@ def test_the_main_module_version_comes_from_the_linker_flags_or_the_commit(
     info: str, expected: tuple[str, str, str] | None
 ) -> None:
     assert _main_module(info) == expected
+
+
+def elf_with_segments(data_offset: int, *, wide: bool = True, big_endian: bool = False) -> bytearray:
+    """An ELF header and two program headers: code (read, execute) at 0, writable data at ``data_offset``."""
+    order = ">" if big_endian else "<"
+    ident = b"\x7fELF" + bytes([2 if wide else 1, 2 if big_endian else 1, 1]) + b"\x00" * 9
+    if wide:
+        header = ident + struct.pack(order + "HHIQQQIHHHHHH", 2, 62, 1, 0, 64, 0, 0, 64, 56, 2, 64, 0, 0)
+        code = struct.pack(order + "IIQQQQQQ", 1, 5, 0, 0, 0, data_offset, data_offset, 4096)
+        data = struct.pack(order + "IIQQQQQQ", 1, 6, data_offset, 0, 0, 4096, 4096, 4096)
+    else:
+        header = ident + struct.pack(order + "HHIIIIIHHHHHH", 2, 3, 1, 0, 52, 0, 0, 52, 32, 2, 40, 0, 0)
+        code = struct.pack(order + "IIIIIIII", 1, 0, 0, 0, data_offset, data_offset, 5, 4096)
+        data = struct.pack(order + "IIIIIIII", 1, data_offset, 0, 0, 4096, 4096, 6, 4096)
+    return bytearray(header + code + data)
+
+
+@pytest.mark.parametrize(("wide", "big_endian"), [(True, False), (False, False), (False, True), (True, True)])
+def test_only_the_writable_data_of_an_elf_file_is_searched(wide: bool, big_endian: bool) -> None:
+    data_offset = 3 * 1024 * 1024 + 4096  # past several chunks, not on a chunk boundary
+    binary = elf_with_segments(data_offset, wide=wide, big_endian=big_endian)
+    assert golang.elf_writable_data(bytes(binary)) == data_offset
+    decoy = build_info("go1.20.1", "path\texample.com/decoy\nmod\texample.com/decoy\tv9.9.9\t\n")
+    binary += b"\x00" * (1024 * 1024 - len(binary)) + decoy  # in the code, 16-aligned: not build information
+    binary += b"\x00" * (data_offset - len(binary)) + build_info("go1.21.5", MODINFO) + b"\x00" * 5000
+    result = scan(bytes(binary))
+    assert result is not None
+    assert ("stdlib", "go1.21.5") in {(p.name, p.version) for p in result.packages}
+    assert "example.com/decoy" not in {p.name for p in result.packages}
+
+
+def test_an_elf_file_whose_headers_do_not_tell_is_searched_whole() -> None:
+    assert golang.elf_writable_data(b"\x7fELF" + b"\x00" * 100) == 0  # no class, no byte order
+    truncated = bytes(elf_with_segments(8192))[:100]  # the program headers are cut off
+    assert golang.elf_writable_data(truncated) == 0
+    assert golang.elf_writable_data(b"MZ" + b"\x00" * 200) == 0  # not ELF
+    assert golang.elf_writable_data(REAL_GO_BINARY.read_bytes()[: 1024 * 1024]) > 0

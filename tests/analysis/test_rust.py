@@ -103,11 +103,12 @@ def test_truncated_or_oversized_audit_data_is_a_problem() -> None:
 def test_go_and_rust_read_the_same_executable_in_one_pass() -> None:
     go_part = b"\x00" * (4096 - 7 - 200_000 % 16) + build_info("go1.21.5", MODINFO)
     binary = elf(go_part, audit_section())
-    layer = {"/usr/local/bin/both": file(binary, mode=0o755)}
+    layer = {"/usr/local/bin/both": file(binary, mode=0o755), "/opt/both.bin": file(binary, mode=0o600)}
     _, packages, problems, _ = squashed([layer])
     assert problems == []
     assert {p.type for p in packages} == {"golang", "cargo"}
     assert {p.cataloger for p in packages} == {"go", "rust-audit"}
+    assert {p.path for p in packages if p.type == "cargo"} == {"/usr/local/bin/both", "/opt/both.bin"}  # by content, not mode
 
 
 def test_audit_data_at_the_very_end_of_the_file() -> None:

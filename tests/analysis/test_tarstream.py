@@ -328,3 +328,23 @@ def test_an_old_style_entry_is_a_directory_by_its_own_name_only() -> None:
     [(entry, _), (after, _)] = read_all(directory[:BLOCK] + following)
     assert (entry.name, entry.isdir()) == ("olddir", True)
     assert after.name == "next"
+
+
+@pytest.mark.parametrize("chunk_size", [512, 1000, 1024 * 1024])
+def test_a_peek_at_every_offset_sees_the_content_start_and_consumes_nothing(chunk_size: int) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        _add(archive, "short", data=b"\x7fEL")
+        _add(archive, "empty")
+        for number in range(40):  # contents starting at many offsets: some peeks straddle two chunks
+            _add(archive, f"file-{number}", data=b"\x7fELF" + bytes([number]) * (number * 37))
+    reader = TarReader(io.BytesIO(buffer.getvalue()), chunk_size=chunk_size)
+    seen: dict[str, tuple[bytes, bytes]] = {}
+    while (entry := reader.next()) is not None:
+        seen[entry.name] = (reader.peek(8), reader.content().read())
+    assert seen["short"] == (b"\x7fEL", b"\x7fEL")
+    assert seen["empty"] == (b"", b"")
+    for number in range(40):
+        head, content = seen[f"file-{number}"]
+        assert content == b"\x7fELF" + bytes([number]) * (number * 37)
+        assert head == content[:8]

@@ -72,25 +72,37 @@ ScanFactory = Callable[[str, int, ParseContext], Scanner]
 
 PackageURLFunction = Callable[[PackageRecord, "OSInfo | None"], str]
 
+REQUIRES = "requires"
+"""A :class:`PackageRecord` ``meta`` key naming a directory (``/app/node_modules/``): the record is
+kept only when the final filesystem holds a package the same cataloger found in a file under that
+directory (the installed evidence of an application's root project); the key itself is dropped."""
+
+MAX_MAGIC = 8
+"""The longest content prefix a parser may select files by (the walker looks at no more)."""
+
 
 @dataclass(frozen=True)
 class Parser:
     """Parse functions bound to the paths they read.
 
     ``globs`` are path patterns (:func:`~shared.analysis.paths.glob_to_regex`); ``exclude`` removes
-    matches. With ``executable`` the parser is offered every regular file with an execute bit
-    (``globs`` may then be empty). Exactly one of ``parse`` and ``scan`` is set.
+    matches. With ``magic`` the parser is offered every regular file whose content starts with one
+    of those byte strings, whatever its path and mode bits (``globs`` may then be empty): compiled
+    programs are found by what they are, not by an execute bit. Exactly one of ``parse`` and
+    ``scan`` is set.
     """
 
     globs: tuple[str, ...]
     parse: ParseBytes | None = None
     scan: ScanFactory | None = None
     exclude: tuple[str, ...] = ()
-    executable: bool = False
+    magic: tuple[bytes, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.parse is None) == (self.scan is None):
             raise ValueError("a parser has either a parse or a scan function")
+        if any(not prefix for prefix in self.magic) or any(len(prefix) > MAX_MAGIC for prefix in self.magic):
+            raise ValueError(f"a magic prefix has 1 to {MAX_MAGIC} bytes")
 
 
 class Cataloger(Protocol):
@@ -112,21 +124,25 @@ class Cataloger(Protocol):
         ...
 
     @property
-    def reads_executables(self) -> bool:
-        """Whether some parser wants every executable regular file."""
+    def magic(self) -> tuple[bytes, ...]:
+        """Every content prefix some parser wants regular files to start with (``()``: paths only)."""
         ...
 
     @property
     def fingerprint(self) -> str:
-        """A digest of which paths the cataloger reads (globs, exclusions, executables).
+        """A digest of which files the cataloger reads (globs, exclusions, content prefixes).
 
         Two versions with the same fingerprint read the same files: a layer where the older one
         found no file needs no download for the newer one.
         """
         ...
 
-    def parser_for(self, path: str, *, executable: bool) -> Parser | None:
-        """The parser reading ``path``, or ``None`` when the cataloger does not want it."""
+    def parser_for(self, path: str, *, head: bytes = b"") -> Parser | None:
+        """The parser reading ``path``, or ``None`` when the cataloger does not want it.
+
+        ``head`` is the start of a regular file's content (up to :data:`MAX_MAGIC` bytes; empty for
+        anything else), matched against the parsers' ``magic``.
+        """
         ...
 
     def package_url(self, record: PackageRecord, os: OSInfo | None) -> str:
@@ -162,20 +178,20 @@ class GlobCataloger:
         return tuple(g for p in self._parsers for g in p.globs)
 
     @property
-    def reads_executables(self) -> bool:
-        return any(p.executable for p in self._parsers)
+    def magic(self) -> tuple[bytes, ...]:
+        return tuple(dict.fromkeys(m for p in self._parsers for m in p.magic))
 
     @property
     def fingerprint(self) -> str:
-        selection = [[list(p.globs), list(p.exclude), p.executable] for p in self._parsers]
+        selection = [[list(p.globs), list(p.exclude), [m.hex() for m in p.magic]] for p in self._parsers]
         return hashlib.sha256(repr(selection).encode()).hexdigest()[:16]
 
-    def parser_for(self, path: str, *, executable: bool) -> Parser | None:
+    def parser_for(self, path: str, *, head: bytes = b"") -> Parser | None:
         for globs, exclude, parser in self._compiled:
             if exclude is not None and exclude.fullmatch(path):
                 continue
-            if parser.executable:
-                if executable:
+            if parser.magic:
+                if head.startswith(parser.magic):
                     return parser
                 continue
             if globs.fullmatch(path):

@@ -1,8 +1,10 @@
 """Scanners of executables: which files are ELF, PE or Mach-O executables, told from their first bytes.
 
 Catalogers of compiled programs (Go build information, ``cargo auditable`` data) are offered every
-file with an execute bit; :class:`ExecutableScanner` declines scripts and other non-executables at
-their first chunk, so the rest of such a file is never read.
+regular file that starts with one of :data:`MAGICS` (:attr:`Parser.magic`), whatever its mode bits:
+a program copied without its execute bit is still found. The walker looks at those first bytes in
+the tar stream's buffer, so other files cost no read. :class:`ExecutableScanner` checks the first
+chunk again, so a scanner fed any file declines the rest of a non-executable.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from abc import ABC, abstractmethod
 
 from shared.analysis.model import FileResult
 
-_MAGICS = (
+MAGICS = (
     b"\x7fELF",
     b"MZ",
     b"\xfe\xed\xfa\xce",
@@ -24,7 +26,7 @@ _MAGICS = (
 
 def is_executable_format(head: bytes) -> bool:
     """Whether a file whose first bytes are ``head`` (four suffice) starts like an ELF, PE or Mach-O executable."""
-    return any(head.startswith(magic) for magic in _MAGICS)
+    return head.startswith(MAGICS)
 
 
 class ExecutableScanner(ABC):

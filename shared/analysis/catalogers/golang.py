@@ -15,13 +15,14 @@ recorded as unsupported. Memory is one chunk plus the build information, whateve
 from __future__ import annotations
 
 import re
+import struct
 
 from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, purl
-from shared.analysis.catalogers.executables import ExecutableScanner
+from shared.analysis.catalogers.executables import MAGICS, ExecutableScanner
 from shared.analysis.model import FileResult, OSInfo, PackageRecord
 
 NAME = "go"
-VERSION = 2
+VERSION = 3
 
 MAGIC = b"\xff Go buildinf:"
 _HEADER = 32
@@ -97,6 +98,16 @@ class BuildInfoSearch:
         self._tail = seen[-self._KEEP :]
         self._tail_offset = chunk_offset + len(chunk) - len(self._tail)
         return True
+
+    def skip(self, chunk: bytes) -> None:
+        """Take the next chunk unsearched (it lies before where the header can be); a header starting
+        in its last bytes is still found with the next chunk."""
+        if self.found is not None or self._header is not None:
+            return
+        chunk_offset = self._tail_offset + len(self._tail)
+        seen = self._tail + chunk if len(chunk) < self._KEEP else chunk
+        self._tail = seen[-self._KEEP :]
+        self._tail_offset = chunk_offset + len(chunk) - len(self._tail)
 
     @staticmethod
     def _header_in(data: bytes, offset: int, *, starting_before: int) -> int | None:
@@ -202,14 +213,62 @@ def parse_module_info(go_version: str, info: str) -> tuple[PackageRecord, ...]:
     return tuple(records)
 
 
+def elf_writable_data(head: bytes) -> int:
+    """Where an ELF file's writable data starts, from its program headers in ``head``; 0 when ``head`` does not tell.
+
+    The least file offset of a loadable segment that is writable and not executable: the Go linker
+    puts ``.go.buildinfo`` in the writable data (the Go toolchain's own reader looks there when a
+    binary has no section table), so nothing before it needs searching. 0 (search everything)
+    for a file that is not ELF, whose program headers lie beyond ``head``, or has no such segment.
+    """
+    if len(head) < 64 or not head.startswith(b"\x7fELF") or head[4] not in (1, 2) or head[5] not in (1, 2):
+        return 0
+    wide, order = head[4] == 2, "<" if head[5] == 1 else ">"
+    if wide:
+        table, entry_size, count = struct.unpack_from(order + "Q14xHH", head, 0x20)
+        layout, minimum = order + "IIQ", 56  # p_type, p_flags, p_offset
+    else:
+        table, entry_size, count = struct.unpack_from(order + "I10xHH", head, 0x1C)
+        layout, minimum = order + "II", 32  # p_type, p_offset (p_flags at 24)
+    if entry_size < minimum or count == 0 or table + entry_size * count > len(head):
+        return 0
+    offsets: list[int] = []
+    for number in range(count):
+        start = table + number * entry_size
+        if wide:
+            kind, flags, offset = struct.unpack_from(layout, head, start)
+        else:
+            kind, offset = struct.unpack_from(layout, head, start)
+            (flags,) = struct.unpack_from(order + "I", head, start + 24)
+        if kind == _PT_LOAD and flags & (_PF_X | _PF_W) == _PF_W:
+            offsets.append(offset)
+    return min(offsets, default=0)
+
+
+_PT_LOAD = 1
+_PF_X, _PF_W = 1, 2
+
+
 class GoBinaryScanner(ExecutableScanner):
-    """The :class:`~shared.analysis.catalogers.base.Scanner` of one executable: its Go modules, or ``None``."""
+    """The :class:`~shared.analysis.catalogers.base.Scanner` of one executable: its Go modules, or ``None``.
+
+    In an ELF file only the chunks from the writable data on (:func:`elf_writable_data`) are
+    searched; the chunks before it stream by unsearched.
+    """
 
     def __init__(self, path: str, size: int, context: ParseContext) -> None:
         super().__init__()
         self._search = BuildInfoSearch()
+        self._data: int | None = None  # file offset of the writable data, once the first chunk told
+        self._offset = 0
 
     def _feed(self, chunk: bytes) -> bool:
+        if self._data is None:
+            self._data = elf_writable_data(chunk)
+        self._offset += len(chunk)
+        if self._offset <= self._data:
+            self._search.skip(chunk)
+            return True
         return self._search.feed(chunk)
 
     def _finish(self) -> FileResult | None:
@@ -227,4 +286,4 @@ def package_url(record: PackageRecord, os: OSInfo | None) -> str:
 
 def cataloger() -> GlobCataloger:
     """The Go binary cataloger."""
-    return GlobCataloger(NAME, VERSION, [Parser((), scan=GoBinaryScanner, executable=True)], package_url)
+    return GlobCataloger(NAME, VERSION, [Parser((), scan=GoBinaryScanner, magic=MAGICS)], package_url)

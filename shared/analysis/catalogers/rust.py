@@ -14,11 +14,11 @@ import re
 import zlib
 
 from shared.analysis.catalogers.base import GlobCataloger, ParseContext, ParseError, Parser, load_json, purl
-from shared.analysis.catalogers.executables import ExecutableScanner
+from shared.analysis.catalogers.executables import MAGICS, ExecutableScanner
 from shared.analysis.model import FileResult, OSInfo, PackageRecord
 
 NAME = "rust-audit"
-VERSION = 1
+VERSION = 2
 
 _ZLIB_HEADER = re.compile(rb"\x78[\x01\x5e\x9c\xda]")
 _PREFIX = b'{"packages":'
@@ -41,6 +41,20 @@ def parse_audit_json(data: bytes) -> tuple[PackageRecord, ...]:
             meta["main"] = "true"
         records.append(PackageRecord("cargo", entry["name"], entry["version"], {k: v for k, v in meta.items() if v}))
     return tuple(records)
+
+
+def _plausible_block(data: bytes, position: int) -> bool:
+    """Whether a deflate block may start at ``data[position]``: a cheap test before inflating a candidate.
+
+    Block type 3 does not exist; a stored block (type 0) has its length beside its complement.
+    """
+    kind = (data[position] >> 1) & 3
+    if kind == 3:
+        return False
+    if kind == 0:
+        head = data[position + 1 : position + 5]
+        return len(head) == 4 and int.from_bytes(head[:2], "little") ^ int.from_bytes(head[2:], "little") == 0xFFFF
+    return True
 
 
 class AuditDataScanner(ExecutableScanner):
@@ -74,7 +88,7 @@ class AuditDataScanner(ExecutableScanner):
         """Where in ``data`` the audit data starts, among candidates with a whole probe after them."""
         for match in _ZLIB_HEADER.finditer(data, 0, min(len(data) - _PROBE + 2, starting_before + 1)):
             start = match.start()
-            if self._looks_like_audit_data(data[start : start + _PROBE]):
+            if _plausible_block(data, start + 2) and self._looks_like_audit_data(data[start : start + _PROBE]):
                 return start
         return None
 
@@ -122,4 +136,4 @@ def package_url(record: PackageRecord, os: OSInfo | None) -> str:
 
 def cataloger() -> GlobCataloger:
     """The Rust (cargo auditable) cataloger."""
-    return GlobCataloger(NAME, VERSION, [Parser((), scan=AuditDataScanner, executable=True)], package_url)
+    return GlobCataloger(NAME, VERSION, [Parser((), scan=AuditDataScanner, magic=MAGICS)], package_url)
