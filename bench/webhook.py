@@ -1,18 +1,27 @@
-"""Webhook throughput and latency on the local host, beside the raw enqueue rate to the same Azurite.
+"""Webhook throughput and latency on the local host, each figure beside the raw enqueue rate of the same Azurite.
 
-Run: ``make bench`` (or ``.venv/bin/python -m bench.webhook --events 2000 --concurrency 8``).
+Run: ``make bench`` (or ``.venv/bin/python -m bench.webhook --events 1200 --rounds 4``).
 
-Each delivery carries one ``ImagePushed`` event (``maxEventsPerBatch: 1``, as the registry template
-sets), for an activated repository of an enabled integration, so every delivery authenticates,
-checks activation and the event log, enqueues one job and records the event id. The worker function
-is disabled for the run (``AzureWebJobs.analyze.Disabled``, as in Azure) so only the webhook is
-measured. The raw rate is ``send_message`` of the same job text to another queue of the same Azurite
-with the same concurrency: the bound the webhook could reach if it did nothing but enqueue.
+Single-event deliveries (``maxEventsPerBatch: 1``, as the registry template sets) go to ``lookout
+serve`` for an activated repository of an enabled integration, so every delivery authenticates,
+checks activation, claims its event id, enqueues one job and confirms the claim. The worker function
+is disabled (``AzureWebJobs.analyze.Disabled``, as in Azure) so only the webhook is measured.
+
+The yardstick is ``send_message`` of the same job text to another queue of the same Azurite at the
+same concurrency, from this process: the bound the webhook could reach if it did nothing but
+enqueue. The machine may be busy, so webhook and yardstick run in alternating rounds (``--rounds``)
+and the ratio printed is the median of the rounds' ratios; the load average is printed too.
+
+Figures: for each concurrency (1, 8, 64 by default) the webhook's events/s with p50/p99 latency, the
+yardstick's messages/s and the ratio; then batched deliveries (``--batch`` events each, one delivery
+at a time), whose events/s is set beside the yardstick at the webhook's enqueue concurrency.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import sys
 import threading
@@ -20,11 +29,14 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 
 from shared.clock import utc_now
 from shared.intake.jobs import Job, encode_job
+from shared.intake.webhook import ENQUEUE_CONCURRENCY
 from shared.integrations.model import Integration
 from shared.secrets import generate_key, new_webhook_secret
 from shared.settings import load
@@ -36,6 +48,7 @@ from testkit.localhost import ServedApp
 
 REGISTRY = "bench.azurecr.io"
 REPOSITORY = "bench/app"
+MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 
 
 def timed_run(count: int, concurrency: int, action: Callable[[int], object]) -> tuple[float, list[float]]:
@@ -61,10 +74,85 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+@dataclass
+class Series:
+    """Rounds of one measurement: items done, wall seconds and latencies per round."""
+
+    items: int = 0
+    wall: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
+
+    def add(self, items: int, wall: float, latencies: list[float]) -> None:
+        self.items += items
+        self.wall += wall
+        self.latencies += latencies
+        self.rates.append(items / wall)
+
+    @property
+    def rate(self) -> float:
+        return self.items / self.wall
+
+
+def ratio(webhook: Series, raw: Series) -> float:
+    """The median over rounds of webhook rate / yardstick rate (each pair measured back to back)."""
+    return statistics.median(w / r for w, r in zip(webhook.rates, raw.rates, strict=True))
+
+
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
+
+
+class Bench:
+    """Deliveries to the served app's webhook URL, and the raw ``send_message`` they are compared with."""
+
+    def __init__(self, url: str, raw_send: Callable[[], object]) -> None:
+        self.url = url
+        self.raw_send = raw_send
+        self._sessions = threading.local()
+        self._counter = 0
+        self._lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._sessions, "s", None)
+        if session is None:
+            session = requests.Session()
+            self._sessions.s = session
+        return session
+
+    def _events(self, count: int) -> list[dict[str, Any]]:
+        with self._lock:
+            first = self._counter
+            self._counter += count
+        return [image_pushed(REGISTRY, REPOSITORY, "sha256:" + uuid.uuid4().hex * 2, f"t{first + n}", MEDIA_TYPE, 1000)
+                for n in range(count)]
+
+    def deliver(self, events: list[dict[str, Any]]) -> None:
+        body = json.dumps(events).encode()
+        response = self._session().post(self.url, data=body, timeout=60, headers={"Content-Type": "application/json"})
+        if response.status_code != 200 or response.json().get("accepted") != len(events):
+            raise RuntimeError(f"a delivery failed: {response.status_code} {response.text[:300]}")
+
+    def singles(self, count: int, concurrency: int) -> tuple[float, list[float]]:
+        bodies = [self._events(1) for _ in range(count)]
+        return timed_run(count, concurrency, lambda i: self.deliver(bodies[i]))
+
+    def batches(self, deliveries: int, size: int) -> tuple[float, list[float]]:
+        bodies = [self._events(size) for _ in range(deliveries)]
+        return timed_run(deliveries, 1, lambda i: self.deliver(bodies[i]))
+
+    def raw(self, count: int, concurrency: int) -> tuple[float, list[float]]:
+        return timed_run(count, concurrency, lambda _: self.raw_send())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--events", type=int, default=1200, help="single-event deliveries per concurrency")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--rounds", type=int, default=4, help="alternating webhook/yardstick rounds per figure")
+    parser.add_argument("--batch", type=int, default=1000, help="events per batched delivery")
+    parser.add_argument("--batches", type=int, default=4, help="batched deliveries (one per round)")
     args = parser.parse_args()
 
     storage = Azurite()
@@ -72,6 +160,7 @@ def main() -> int:
     settings = {"AzureWebJobsStorage": storage.connection_string, "LOOKOUT_ENCRYPTION_KEY": generate_key(),
                 "LOOKOUT_TABLE_PREFIX": "bench", "AzureWebJobs.analyze.Disabled": "true"}
     app = ServedApp(settings)
+    lines = [f"at start: {load_average()}"]
     try:
         app.start()
         svc = build_services(load(settings, None))
@@ -80,37 +169,45 @@ def main() -> int:
                                   webhook_secret_encrypted=svc.box.encrypt(secret), status="connected", enabled=True)
         svc.integrations.put(integration)
         svc.repositories.set_enabled(integration.id, REPOSITORY, True, utc_now())
-        url = f"{app.url}/api/events?integration={integration.id}&secret={secret}"
-        sessions = threading.local()
-
-        def deliver(i: int) -> None:
-            session = getattr(sessions, "s", None) or requests.Session()
-            sessions.s = session
-            digest = "sha256:" + uuid.uuid4().hex * 2
-            body = [image_pushed(REGISTRY, REPOSITORY, digest, f"t{i}", "application/vnd.oci.image.manifest.v1+json", 1000)]
-            response = session.post(url, json=body, timeout=30)
-            if response.status_code != 200 or response.json().get("accepted") != 1:
-                raise RuntimeError(f"delivery {i} failed: {response.status_code} {response.text[:200]}")
-
-        deliver(-1)  # warm up: tables and the queue exist afterwards
-        webhook_wall, webhook_latencies = timed_run(args.events, args.concurrency, deliver)
-
-        raw = queue_client(svc.settings.storage, "bench-raw")
-        raw.create_queue()
+        raw_queue = queue_client(svc.settings.storage, "bench-raw")
+        raw_queue.create_queue()
         text = encode_job(Job(kind="push", integration_id=integration.id, registry=REGISTRY, repository=REPOSITORY,
                               digest="sha256:" + "0" * 64, tag="t", event_time=utc_now()))
-        raw_wall, raw_latencies = timed_run(args.events, args.concurrency, lambda _: raw.send_message(text))
+        bench = Bench(f"{app.url}/api/events?integration={integration.id}&secret={secret}",
+                      lambda: raw_queue.send_message(text))
+        bench.singles(16, 8)  # warm up: tables, the queue and connections exist afterwards
+        bench.raw(16, 8)
+
+        for concurrency in args.concurrency:
+            webhook, raw = Series(), Series()
+            per_round = max(args.events // args.rounds, concurrency)
+            for _ in range(args.rounds):
+                webhook.add(per_round, *bench.singles(per_round, concurrency))
+                raw.add(per_round, *bench.raw(per_round, concurrency))
+            lines.append(
+                f"concurrency {concurrency:3d}: webhook {webhook.rate:7.1f} events/s "
+                f"(p50 {percentile(webhook.latencies, 0.5) * 1000:6.1f} ms, "
+                f"p99 {percentile(webhook.latencies, 0.99) * 1000:6.1f} ms)   "
+                f"raw enqueue {raw.rate:7.1f} messages/s (p50 {percentile(raw.latencies, 0.5) * 1000:5.1f} ms, "
+                f"p99 {percentile(raw.latencies, 0.99) * 1000:6.1f} ms)   "
+                f"ratio {ratio(webhook, raw):.2f}")
+
+        batched, raw = Series(), Series()
+        for _ in range(args.batches):
+            wall, latencies = bench.batches(1, args.batch)
+            batched.add(args.batch, wall, latencies)
+            raw.add(args.batch, *bench.raw(args.batch, ENQUEUE_CONCURRENCY))
+        lines.append(
+            f"batched: {args.batches} deliveries of {args.batch} events, one at a time: {batched.rate:7.1f} events/s "
+            f"(per delivery p50 {percentile(batched.latencies, 0.5):.2f} s)   raw enqueue at concurrency "
+            f"{ENQUEUE_CONCURRENCY} {raw.rate:7.1f} messages/s   ratio {ratio(batched, raw):.2f}")
     finally:
         app.close()
         storage.close()
-
-    print(f"webhook: {args.events} single-event deliveries, concurrency {args.concurrency}")
-    print(f"  {args.events / webhook_wall:8.1f} events/s   p50 {percentile(webhook_latencies, 0.5) * 1000:6.1f} ms   "
-          f"p99 {percentile(webhook_latencies, 0.99) * 1000:6.1f} ms   mean {statistics.mean(webhook_latencies) * 1000:6.1f} ms")
-    print(f"raw enqueue: {args.events} send_message calls, concurrency {args.concurrency}")
-    print(f"  {args.events / raw_wall:8.1f} messages/s p50 {percentile(raw_latencies, 0.5) * 1000:6.1f} ms   "
-          f"p99 {percentile(raw_latencies, 0.99) * 1000:6.1f} ms")
-    print(f"webhook rate / raw enqueue rate: {(args.events / webhook_wall) / (args.events / raw_wall):.2f}")
+    lines.append(f"at end: {load_average()}")
+    print(f"webhook: {args.events} single-event deliveries per concurrency in {args.rounds} rounds, "
+          "each round beside the raw enqueue of the same Azurite")
+    print("\n".join(lines))
     return 0
 
 

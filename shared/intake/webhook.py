@@ -8,12 +8,23 @@ Exactly one job per event under at-least-once delivery: each event id is claimed
 before its job is enqueued and confirmed after; a failed enqueue releases the claim. A delivery that
 meets a fresh claim of another delivery is answered 503, so Event Grid delivers it again once that
 one has finished (or died, when the claim expires and is taken over).
+
+A delivery of many events is claimed in table transactions (up to 100 events each), its jobs are
+enqueued :data:`ENQUEUE_CONCURRENCY` at a time and confirmed in growing transactions as they go. When
+storage fails partway, the enqueues not yet started are dropped and their claims released, the jobs
+already enqueued are confirmed, and the answer is 503: Event Grid delivers the whole batch again, and
+then the confirmed events count as duplicates and only the rest is queued.
+
+Per delivery, the integration and the repository activations come from the stores' short-lived
+lookup cache (see :mod:`shared.store.integration_records`): a change made in another process reaches
+the webhook within a few seconds. The webhook secret is decrypted for each delivery, never kept.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -164,6 +175,7 @@ class Webhook:
         now = utc_now()
         activated: dict[str, bool] = {}
         seen_in_batch: set[str] = set()
+        wanted: list[ImageEvent] = []
         for event in notification.events:
             if isinstance(event, OtherEvent):
                 tally.ignored += 1
@@ -185,56 +197,56 @@ class Webhook:
                 tally.duplicates += 1
                 continue
             seen_in_batch.add(event.id)
-            if self._stale_delete(event):
+            wanted.append(event)
+        stale = self._stale_deletes([event for event in wanted if event.kind == "delete"])
+        for event in wanted:
+            if event.id in stale:
                 tally.stale += 1
                 log.info("stale delete event %s: %s@%s was pushed again after it", event.id, event.repository,
                          event.digest)
-                continue
-            try:
-                self._accept(integration, event, now, tally)
-            except LookoutError as exc:
-                if exc.temporary:
-                    raise
-                tally.invalid_event(event.id, exc.message)
-                log.warning("event %s can never be queued: %s", event.id, exc.message)
+        wanted = [event for event in wanted if event.id not in stale]
+        if wanted:
+            self._accept(integration, wanted, now, tally)
         if _stale(integration.last_event, now):
             self.integrations.records.touch_last_event(integration.id, now)
         log.info("delivery for integration %s: %s", integration.id, tally.as_body())
         return tally
 
+    def _stale_deletes(self, deletes: list[ImageEvent]) -> set[str]:
+        """The ids of the delete events whose image a later push recorded (read up to
+        :data:`ENQUEUE_CONCURRENCY` images at once)."""
+        if len(deletes) <= 1:
+            return {event.id for event in deletes if self._stale_delete(event)}
+        with ThreadPoolExecutor(min(len(deletes), ENQUEUE_CONCURRENCY), thread_name_prefix="stale") as pool:
+            found = list(pool.map(self._stale_delete, deletes))
+        return {event.id for event, is_stale in zip(deletes, found, strict=True) if is_stale}
+
     def _stale_delete(self, event: ImageEvent) -> bool:
-        """Whether ``event`` deletes an image that a later push recorded (the worker would ignore it too)."""
-        if event.kind != "delete":
-            return False
+        """Whether delete ``event`` deletes an image that a later push recorded (the worker would ignore it too)."""
         when = normalize_time(event.time)
         record = self.images.get(event.registry, event.repository, event.digest)
         return bool(when and record is not None and record.status != "deleted" and record.event_time
                     and record.event_time > when)
 
-    def _accept(self, integration: Integration, event: ImageEvent, now: str, tally: _Tally) -> None:
-        """Claim the event, enqueue its job and confirm it; a failed enqueue releases the claim."""
-        claim = self.events.claim(integration.id, event.id, now)
-        if claim == "accepted":
-            tally.duplicates += 1
-            return
-        if claim == "in-flight":
-            tally.in_flight += 1
-            return
-        job = _job_for(integration, event)
-        try:
-            self.jobs.put(job)
-        except LookoutError:
-            self._release_quietly(integration.id, event.id)
-            raise
-        self.events.confirm(integration.id, event.id, now, job.key)
-        tally.accepted += 1
+    def _accept(self, integration: Integration, events: list[ImageEvent], now: str, tally: _Tally) -> None:
+        """Claim the events (batched), enqueue the jobs of those claimed (concurrently) and confirm each.
 
-    def _release_quietly(self, integration_id: str, event_id: str) -> None:
-        """Release a claim after a failed enqueue; if that fails too, the claim expires by itself."""
-        try:
-            self.events.release(integration_id, event_id)
-        except LookoutError as exc:
-            log.warning("could not release the claim of event %s (%s): it expires by itself", event_id, exc.code)
+        A job that cannot be enqueued has its claim released; the first temporary failure stops the
+        enqueues not yet started (their claims are released too) and is raised once every enqueued job
+        is confirmed, so that Event Grid's redelivery finds those accepted and queues only the rest.
+        """
+        claims = self.events.claim_many(integration.id, [event.id for event in events], now)
+        jobs: list[tuple[str, Job]] = []
+        for event in events:
+            claim = claims[event.id]
+            if claim == "accepted":
+                tally.duplicates += 1
+            elif claim == "in-flight":
+                tally.in_flight += 1
+            else:
+                jobs.append((event.id, _job_for(integration, event)))
+        if jobs:
+            _Enqueuing(self, integration.id, now, tally).run(jobs)
 
     def _wanted(self, integration: Integration, event: ImageEvent, activated: dict[str, bool]) -> bool:
         if not integration.enabled:
@@ -248,6 +260,101 @@ class Webhook:
             log.info("dropped event %s: repository %s is not activated", event.id, event.repository)
             return False
         return True
+
+
+ENQUEUE_CONCURRENCY = 8
+"""Jobs of one delivery enqueued at once (a queue has no batch send; each job is one request)."""
+
+FIRST_CONFIRMATION = 4
+"""Enqueued events confirmed in the first write of a delivery; each next one holds twice as many, up to
+:data:`CONFIRMATIONS_PER_WRITE`: a delivery cut off midway leaves few enqueued events unconfirmed, and a
+long one writes few transactions."""
+
+CONFIRMATIONS_PER_WRITE = 100
+"""At most this many events confirmed per write (one table transaction)."""
+
+
+class _Enqueuing:
+    """One delivery's claimed jobs: enqueued (up to :data:`ENQUEUE_CONCURRENCY` at once), then confirmed in
+    growing transactions, or released when they were not enqueued."""
+
+    def __init__(self, webhook: Webhook, integration_id: str, now: str, tally: _Tally) -> None:
+        self._webhook = webhook
+        self._integration_id = integration_id
+        self._now = now
+        self._tally = tally
+        self._unconfirmed: dict[str, str] = {}
+        self._unqueued: list[str] = []
+        self._failure: LookoutError | None = None
+        self._confirmable = True
+        self._batch = FIRST_CONFIRMATION
+
+    def run(self, jobs: list[tuple[str, Job]]) -> None:
+        """Enqueue and confirm every job; after a temporary failure the jobs not yet started are not
+        enqueued, and the failure is raised once the enqueued ones are confirmed and the rest released."""
+        if len(jobs) == 1:
+            event_id, job = jobs[0]
+            self._done(event_id, job, _attempt(self._webhook.jobs, job))
+        else:
+            with ThreadPoolExecutor(min(len(jobs), ENQUEUE_CONCURRENCY), thread_name_prefix="enqueue") as pool:
+                futures = {pool.submit(_attempt, self._webhook.jobs, job): (event_id, job) for event_id, job in jobs}
+                for future in as_completed(futures):
+                    event_id, job = futures[future]
+                    if future.cancelled():
+                        self._unqueued.append(event_id)
+                        continue
+                    self._done(event_id, job, future.result())
+                    if self._failure is not None:
+                        for waiting in futures:
+                            waiting.cancel()
+        if self._unconfirmed and self._confirmable:
+            self._confirm()
+        if self._unqueued:
+            self._release()
+        if self._failure is not None:
+            raise self._failure
+
+    def _done(self, event_id: str, job: Job, error: LookoutError | None) -> None:
+        if error is None:
+            self._unconfirmed[event_id] = job.key
+            self._tally.accepted += 1
+            if len(self._unconfirmed) >= self._batch and self._confirmable and self._failure is None:
+                self._confirm()
+                self._batch = min(self._batch * 2, CONFIRMATIONS_PER_WRITE)
+            return
+        self._unqueued.append(event_id)
+        if error.temporary:
+            self._failure = self._failure or error
+        else:
+            self._tally.invalid_event(event_id, error.message)
+            log.warning("event %s can never be queued: %s", event_id, error.message)
+
+    def _confirm(self) -> None:
+        """Confirm the enqueued events; if that fails they stay pending (taken over once the claims expire)."""
+        try:
+            self._webhook.events.confirm_many(self._integration_id, self._unconfirmed, self._now)
+        except LookoutError as exc:
+            self._confirmable = False
+            self._failure = self._failure or exc
+            return
+        self._unconfirmed = {}
+
+    def _release(self) -> None:
+        """Release the claims of events not enqueued; if that fails too, the claims expire by themselves."""
+        try:
+            self._webhook.events.release_many(self._integration_id, self._unqueued)
+        except LookoutError as exc:
+            log.warning("could not release the claims of %d events (%s): they expire by themselves",
+                        len(self._unqueued), exc.code)
+
+
+def _attempt(jobs: JobSink, job: Job) -> LookoutError | None:
+    """Enqueue ``job``; the failure, or None once storage acknowledged it."""
+    try:
+        jobs.put(job)
+    except LookoutError as exc:
+        return exc
+    return None
 
 
 def _job_for(integration: Integration, event: ImageEvent) -> Job:

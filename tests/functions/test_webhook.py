@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -13,11 +14,12 @@ import pytest
 
 from functions.webhook import events
 from shared.clock import utc_now
-from shared.errors import StorageUnavailable
+from shared.errors import LookoutError, StorageUnavailable
 from shared.images.model import ImageRecord
-from shared.intake.jobs import Job
+from shared.intake.jobs import JOBS_QUEUE, Job, decode_job
 from shared.integrations.model import Integration
 from shared.secrets import new_webhook_secret
+from shared.store.azure import queue_client
 from shared.wiring import Services
 from testkit.storage import queued_jobs
 
@@ -217,3 +219,115 @@ def test_a_delete_older_than_the_last_push_is_counted_stale_and_queues_nothing(
     assert response.status_code == 200
     assert (body_of(response)["stale"], body_of(response)["accepted"]) == (1, 0)
     assert queued_jobs(svc) == []
+
+
+def drained_jobs(svc: Services) -> list[Job]:
+    """Every job on the queue, taken off it."""
+    client = queue_client(svc.settings.storage, JOBS_QUEUE)
+    jobs: list[Job] = []
+    while batch := list(client.receive_messages(messages_per_page=32, max_messages=32, visibility_timeout=60)):
+        for message in batch:
+            jobs.append(decode_job(message.content))
+            client.delete_message(message)
+    return jobs
+
+
+class FlakyQueue:
+    """The real job queue that fails (temporarily, or for good for some events) after ``good`` jobs."""
+
+    def __init__(self, svc: Services, good: int, permanent: frozenset[str] = frozenset()) -> None:
+        self.svc = svc
+        self.good = good
+        self.permanent = permanent
+        self.lock = threading.Lock()
+
+    def put(self, job: Job) -> None:
+        if job.event_id in self.permanent:
+            raise LookoutError("the job is too large for the queue", code="storage-rejected")
+        with self.lock:
+            self.good -= 1
+            allowed = self.good >= 0
+        if not allowed:
+            raise StorageUnavailable("queue down")
+        self.svc.jobs.put(job)
+
+
+def test_a_large_batch_queues_every_event_once_and_its_redelivery_nothing(
+    svc: Services, integration: tuple[Integration, str]
+) -> None:
+    events = [pushed_event(f"batch-{n}", digest="sha256:" + f"{n:064x}") for n in range(250)]
+    response = post([*events, events[7], events[200]], integration)
+    assert response.status_code == 200
+    assert (body_of(response)["accepted"], body_of(response)["duplicates"]) == (250, 2)
+    jobs = drained_jobs(svc)
+    assert sorted(str(j.event_id) for j in jobs) == sorted(e["id"] for e in events)
+    assert {j.digest for j in jobs} == {e["data"]["target"]["digest"] for e in events}
+    again = post(events, integration)
+    assert again.status_code == 200
+    assert (body_of(again)["accepted"], body_of(again)["duplicates"]) == (0, 250)
+    assert drained_jobs(svc) == []
+
+
+def test_a_batch_cut_off_by_a_queue_outage_is_503_and_its_redelivery_queues_only_the_rest(
+    svc: Services, integration: tuple[Integration, str]
+) -> None:
+    events = [pushed_event(f"cut-{n}", digest="sha256:" + f"{n:064x}") for n in range(60)]
+    webhook = replace(svc.webhook, jobs=FlakyQueue(svc, good=25))
+    reply = webhook.receive(integration[0], json.dumps(events).encode())
+    assert reply.status == 503
+    first = drained_jobs(svc)
+    assert len(first) == 25 and len({j.event_id for j in first}) == 25
+    response = post(events, integration)  # Event Grid delivers the whole batch again
+    assert response.status_code == 200
+    assert (body_of(response)["accepted"], body_of(response)["duplicates"]) == (35, 25)
+    rest = drained_jobs(svc)
+    assert sorted(str(j.event_id) for j in first + rest) == sorted(e["id"] for e in events)
+
+
+def test_an_event_the_queue_refuses_for_good_is_invalid_and_the_rest_of_the_batch_is_queued(
+    svc: Services, integration: tuple[Integration, str]
+) -> None:
+    events = [pushed_event(f"mixed-{n}", digest="sha256:" + f"{n:064x}") for n in range(10)]
+    webhook = replace(svc.webhook, jobs=FlakyQueue(svc, good=100, permanent=frozenset({"mixed-3"})))
+    reply = webhook.receive(integration[0], json.dumps(events).encode())
+    assert reply.status == 200 and reply.body is not None
+    assert (reply.body["accepted"], reply.body["invalid"], reply.body["reasons"][0]["id"]) == (9, 1, "mixed-3")
+    assert len(queued_jobs(svc)) == 9
+    response = post([events[3]], integration)  # its claim was released: with a working queue it is queued
+    assert body_of(response)["accepted"] == 1
+
+
+def test_changes_made_in_this_process_reach_the_webhook_at_once_despite_its_lookup_cache(
+    svc: Services, integration: tuple[Integration, str]
+) -> None:
+    assert body_of(post([pushed_event("before", tag="a")], integration))["accepted"] == 1  # lookups now cached
+    svc.repositories.set_enabled(integration[0].id, "aci-helloworld", False, utc_now())
+    assert body_of(post([pushed_event("deactivated", tag="b")], integration))["dropped"] == 1
+    svc.repositories.set_enabled(integration[0].id, "aci-helloworld", True, utc_now())
+    svc.integrations.put(replace(integration[0], enabled=False, status="pending"))
+    assert body_of(post([pushed_event("disabled", tag="c")], integration))["dropped"] == 1
+    rotated = new_webhook_secret()
+    svc.integrations.put(replace(integration[0], webhook_secret_encrypted=svc.box.encrypt(rotated)))
+    assert post([pushed_event("old-secret", tag="d")], integration).status_code == 401
+    assert body_of(post([pushed_event("new-secret", tag="e")], (integration[0], rotated)))["accepted"] == 1
+    svc.integrations.delete(integration[0].id)
+    assert post([pushed_event("removed", tag="f")], (integration[0], rotated)).status_code == 401
+    assert sorted(str(j.event_id) for j in drained_jobs(svc)) == ["before", "new-secret"]
+
+
+def test_a_batch_of_deletes_queues_those_not_older_than_the_last_push(
+    svc: Services, integration: tuple[Integration, str]
+) -> None:
+    deleted = sample("ImageDeleted.json")[0]
+    events = []
+    for n in range(6):
+        digest = "sha256:" + f"{n:064x}"
+        events.append({**deleted, "id": f"delete-{n}",
+                       "data": {**deleted["data"], "target": {**deleted["data"]["target"], "digest": digest}}})
+        if n % 2 == 0:  # pushed again after the delete: the delete is stale
+            svc.images.put(ImageRecord(registry="demo.azurecr.io", repository=deleted["data"]["target"]["repository"],
+                                       digest=digest, status="analyzed", event_time="2030-01-01T00:00:00.000000Z"))
+    response = post(events, integration)
+    assert response.status_code == 200
+    assert (body_of(response)["stale"], body_of(response)["accepted"]) == (3, 3)
+    assert sorted(str(j.event_id) for j in drained_jobs(svc)) == ["delete-1", "delete-3", "delete-5"]
