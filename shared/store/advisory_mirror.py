@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableClient, TableTransactionError, TransactionOperation
+from azure.data.tables import TableClient, TableTransactionError, TransactionOperation, UpdateMode
 
 from shared.store.advisory_rows import (
     RECORD_LAYOUT,
@@ -33,12 +33,14 @@ from shared.store.advisory_rows import (
     SNAPSHOT_ROW,
     advisory_from_entity,
     as_datetime,
+    changes_of,
     ecosystems_of,
     keys_from_record_entity,
     names_from_record_entity,
     package_entities,
     package_partition,
     package_row_key,
+    package_row_range,
     rating_from_record_entity,
     record_entity,
     record_id_of,
@@ -111,59 +113,88 @@ class _Stored:
 
 
 class TableAdvisoryIndex:
-    """The advisory mirror on Table storage (thread-safe lookups, one importer at a time)."""
+    """The advisory mirror on Table storage (thread-safe lookups, one importer at a time).
+
+    One instance per process is the process-wide advisory index: the ecosystem partitions it loads
+    stay cached across imports. When the snapshot row names a new snapshot, a cache holding the
+    snapshot the import started from (``previous``) reloads only the package keys the row lists as
+    changed, on their next lookup, and forgets only the ratings of the ids it lists as re-rated; any
+    other cache is dropped whole. An import made through this
+    instance brings its own cache forward the same way, so the re-match that follows reads only the
+    changed packages. :meth:`pinned` answers from one snapshot row read once (a job, a re-match).
+    """
 
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
         self._lock = threading.Lock()
         self._cached_snapshot: str | None = None
+        self._cached_at: datetime | None = None
         self._partitions: dict[str, dict[PackageKey, tuple[Advisory, ...]]] = {}
+        self._stale: set[PackageKey] = set()
         self._severities: dict[str, SeverityScore] = {}
         self._computed_coverage: tuple[str, dict[str, int]] | None = None
+
+    def _meta(self) -> dict[str, Any] | None:
+        """The snapshot row, None before any import."""
+        with storage_errors("read the advisory snapshot"):
+            try:
+                return dict(self._tables.table("advisorymeta").get_entity(SNAPSHOT_PARTITION, SNAPSHOT_ROW))
+            except ResourceNotFoundError:
+                return None
 
     @property
     def snapshot(self) -> str:
         """The snapshot id of the last import, ``""`` before any."""
-        with storage_errors("read the advisory snapshot"):
-            try:
-                entity = self._tables.table("advisorymeta").get_entity(SNAPSHOT_PARTITION, SNAPSHOT_ROW)
-            except ResourceNotFoundError:
-                return ""
-        return str(entity.get("snapshot", ""))
+        entity = self._meta()
+        return str(entity.get("snapshot", "")) if entity is not None else ""
 
     def status(self) -> dict[str, Any]:
         """The snapshot row as JSON (snapshot, imported_at, the last import's counts, and ``ecosystems``:
         records held per ecosystem, None for a row written without them), or an empty snapshot."""
-        with storage_errors("read the advisory snapshot"):
-            try:
-                entity = self._tables.table("advisorymeta").get_entity(SNAPSHOT_PARTITION, SNAPSHOT_ROW)
-            except ResourceNotFoundError:
-                return {"snapshot": ""}
+        entity = self._meta()
+        if entity is None:
+            return {"snapshot": ""}
         imported = as_datetime(entity.get("imported_at"))
         return {k: v for k, v in entity.items()
-                if k not in ("PartitionKey", "RowKey", "imported_at") and not k.startswith("ecosystems")} | {
+                if k not in ("PartitionKey", "RowKey", "imported_at", "previous", "changes_listed")
+                and not k.startswith(("ecosystems", "changes_", "rerated_"))} | {
             "imported_at": imported.isoformat() if imported else None, "ecosystems": ecosystems_of(entity)}
+
+    def pinned(self) -> PinnedAdvisories:
+        """A view answering from the snapshot current now, its row read once (see :class:`PinnedAdvisories`)."""
+        entity = self._meta()
+        with self._lock:
+            self._follow(entity)
+        return PinnedAdvisories(self, str(entity.get("snapshot", "")) if entity is not None else "",
+                                self._coverage_of(entity))
 
     def lookup(self, queries: Sequence[OsvQuery]) -> Lookup:
         """Every stored record under each query's keys (whole ecosystems are loaded and cached)."""
-        snapshot = self.snapshot
+        entity = self._meta()
+        with self._lock:
+            self._follow(entity)
+        return self._answer(queries)
+
+    def _answer(self, queries: Sequence[OsvQuery]) -> Lookup:
+        """What the cache answers for ``queries`` once it loaded the partitions and keys they need."""
         needed = {key for query in queries for key in query.keys}
         with self._lock:
-            self._follow(snapshot)
             problems: list[Problem] = []
             for ecosystem in sorted({key.ecosystem for key in needed} - set(self._partitions)):
                 self._partitions[ecosystem] = self._load_partition(ecosystem, problems)
+            for key in sorted(needed & self._stale):
+                self._reload_key(key, problems)
             found = {key: self._partitions[key.ecosystem].get(key, ()) for key in needed}
         return Lookup(records=found, problems=tuple(problems))
 
     def coverage(self) -> Mapping[str, int]:
         """Records per ecosystem, as the last import left them (``{}`` before any). A snapshot row
         written without the counts has them computed once from the record rows."""
-        with storage_errors("read the advisory snapshot"):
-            try:
-                entity = self._tables.table("advisorymeta").get_entity(SNAPSHOT_PARTITION, SNAPSHOT_ROW)
-            except ResourceNotFoundError:
-                return {}
+        return self._coverage_of(self._meta())
+
+    def _coverage_of(self, entity: dict[str, Any] | None) -> dict[str, int]:
+        if entity is None:
+            return {}
         counts = ecosystems_of(entity)
         if counts is not None:
             return counts
@@ -180,9 +211,14 @@ class TableAdvisoryIndex:
         """The preferred rating filed under each of ``ids``: severity rows read by point reads, the
         first :data:`MAX_SEVERITY_READS` ids not cached yet (in ``ids``'s order); the rest are left
         out. A damaged row reads as no rating (and is logged)."""
-        snapshot = self.snapshot
+        entity = self._meta()
         with self._lock:
-            self._follow(snapshot)
+            self._follow(entity)
+        return self._rated(ids)
+
+    def _rated(self, ids: Collection[str]) -> Mapping[str, SeverityScore]:
+        with self._lock:
+            snapshot = self._cached_snapshot
             missing = [name for name in dict.fromkeys(ids) if name not in self._severities][:MAX_SEVERITY_READS]
         read = self._read_severities(missing) if missing else {}
         with self._lock:
@@ -193,12 +229,25 @@ class TableAdvisoryIndex:
             known = {**self._severities, **read}
         return {name: rating for name in ids if (rating := known.get(name, UNKNOWN)).known}
 
-    def _follow(self, snapshot: str) -> None:
-        """Drop the caches when the snapshot changed (call with the lock held)."""
-        if snapshot != self._cached_snapshot:
+    def _follow(self, entity: dict[str, Any] | None) -> None:
+        """Bring the caches to the snapshot of ``entity`` (the snapshot row, None before any import),
+        unless they hold a later one already; call with the lock held."""
+        snapshot = str(entity.get("snapshot", "")) if entity is not None else ""
+        if snapshot == self._cached_snapshot:
+            return
+        imported = as_datetime(entity.get("imported_at")) if entity is not None else None
+        if imported is not None and self._cached_at is not None and imported < self._cached_at:
+            return  # read before a later import this cache follows already
+        changes = changes_of(entity) if entity is not None else None
+        if changes is not None and self._cached_snapshot is not None and changes[0] == self._cached_snapshot:
+            self._stale |= {key for key in changes[1] if key.ecosystem in self._partitions}
+            for name in changes[2]:
+                self._severities.pop(name, None)
+        else:
             self._partitions.clear()
+            self._stale.clear()
             self._severities.clear()
-            self._cached_snapshot = snapshot
+        self._cached_snapshot, self._cached_at = snapshot, imported
 
     def _read_severities(self, names: list[str]) -> dict[str, SeverityScore]:
         table = self._tables.table("advisoryseverity")
@@ -219,20 +268,27 @@ class TableAdvisoryIndex:
             return dict(zip(names, pool.map(read, names), strict=True))
 
     def _load_partition(self, ecosystem: str, problems: list[Problem]) -> dict[PackageKey, tuple[Advisory, ...]]:
-        by_key: dict[PackageKey, list[Advisory]] = {}
+        """Every package row of ``ecosystem``, parsed and grouped by key (its stale keys are fresh now)."""
         with storage_errors("read advisories"):
             entities = list(self._tables.table("advisorypkgs").query_entities(
                 "PartitionKey eq @pk", parameters={"pk": package_partition(ecosystem)}))
-        for entity in entities:
-            try:
-                advisory = advisory_from_entity(entity)
-            except InvalidAdvisory as exc:
-                problems.append(Problem("invalid-advisory", exc.message, record_id=str(entity.get("id"))))
-                continue
-            for key in advisory_keys(advisory):
-                if key.ecosystem == ecosystem:
-                    by_key.setdefault(key, []).append(advisory)
-        return {key: tuple(records) for key, records in by_key.items()}
+        self._stale -= {key for key in self._stale if key.ecosystem == ecosystem}
+        return _by_key(entities, ecosystem, problems)
+
+    def _reload_key(self, key: PackageKey, problems: list[Problem]) -> None:
+        """Read the package rows of ``key`` again into its loaded partition (call with the lock held)."""
+        partition, low, high = package_row_range(key)
+        with storage_errors("read advisories"):
+            entities = list(self._tables.table("advisorypkgs").query_entities(
+                "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
+                parameters={"pk": partition, "low": low, "high": high}))
+        records = _by_key(entities, key.ecosystem, problems).get(key, ())
+        loaded = self._partitions[key.ecosystem]
+        if records:
+            loaded[key] = records
+        else:
+            loaded.pop(key, None)
+        self._stale.discard(key)
 
     def _stored(self) -> dict[str, _Stored]:
         with storage_errors("read advisory records"):
@@ -251,6 +307,7 @@ class TableAdvisoryIndex:
         """
         incoming, problems = dedupe(items)
         stored = self._stored()
+        previous = snapshot_of({i: s.digest for i, s in stored.items()})
         rated_before = _carriers(stored)
         added = updated = unchanged = stale = removed = withdrawn = 0
         changed_ids: set[str] = set()
@@ -337,8 +394,11 @@ class TableAdvisoryIndex:
             snapshot=snapshot_of({i: s.digest for i, s in stored.items()}),
         )
         ecosystems = ecosystem_counts((i, k.ecosystem) for i, s in stored.items() for k in s.keys)
+        meta = snapshot_entity(result, ecosystems, previous, result.changed_keys, rerated)
         with storage_errors("write the advisory snapshot"):
-            self._tables.table("advisorymeta").upsert_entity(snapshot_entity(result, ecosystems))
+            self._tables.table("advisorymeta").upsert_entity(meta, mode=UpdateMode.REPLACE)
+        with self._lock:
+            self._follow(meta)
         log.info("advisory import: %d added, %d updated, %d removed, %d unchanged, %d stale, %d problems; snapshot %s",
                  added, updated, removed, unchanged, stale, len(problems), result.snapshot)
         return result
@@ -384,6 +444,51 @@ def _batches(operations: list[tuple[str, dict[str, Any]]]) -> Iterator[list[tupl
             rows.add(str(entity["RowKey"]))
         if batch:
             yield batch
+
+
+class PinnedAdvisories:
+    """The mirror as one read of its snapshot row found it: an :class:`~shared.vulns.index.AdvisorySource`
+    whose ``snapshot`` and ``coverage`` come from that row, and whose lookups and severities come from
+    the process-wide cache of its :class:`TableAdvisoryIndex` without reading the row again. Take one
+    per job or re-match: an import made meanwhile by another process is seen by the next one."""
+
+    def __init__(self, index: TableAdvisoryIndex, snapshot: str, coverage: Mapping[str, int]) -> None:
+        self._index = index
+        self._snapshot = snapshot
+        self._coverage = dict(coverage)
+
+    @property
+    def snapshot(self) -> str:
+        """The snapshot id read when the view was taken."""
+        return self._snapshot
+
+    def lookup(self, queries: Sequence[OsvQuery]) -> Lookup:
+        """As :meth:`TableAdvisoryIndex.lookup`, from the cache as it is."""
+        return self._index._answer(queries)
+
+    def coverage(self) -> Mapping[str, int]:
+        """Records per ecosystem, as the snapshot row said."""
+        return self._coverage
+
+    def severities(self, ids: Collection[str]) -> Mapping[str, SeverityScore]:
+        """As :meth:`TableAdvisoryIndex.severities`, from the cache as it is."""
+        return self._index._rated(ids)
+
+
+def _by_key(entities: Iterable[Mapping[str, Any]], ecosystem: str,
+            problems: list[Problem]) -> dict[PackageKey, tuple[Advisory, ...]]:
+    """Package rows parsed and grouped under their keys of ``ecosystem``; damaged rows become problems."""
+    by_key: dict[PackageKey, list[Advisory]] = {}
+    for entity in entities:
+        try:
+            advisory = advisory_from_entity(entity)
+        except InvalidAdvisory as exc:
+            problems.append(Problem("invalid-advisory", exc.message, record_id=str(entity.get("id"))))
+            continue
+        for key in advisory_keys(advisory):
+            if key.ecosystem == ecosystem:
+                by_key.setdefault(key, []).append(advisory)
+    return {key: tuple(records) for key, records in by_key.items()}
 
 
 def _carriers(stored: Mapping[str, _Stored]) -> dict[str, dict[str, SeverityScore]]:

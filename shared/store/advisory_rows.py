@@ -30,13 +30,16 @@ preferred rating among those records (:func:`~shared.vulns.severity.best`); read
 - ``RowKey``: the encoded id; ``rating``, ``score`` (a double; absent without a CVSS vector),
   ``type``, ``vector``, ``source`` (the record that carries the rating), ``origin``.
 
-**The snapshot row** — what :func:`snapshot_entity` builds: the index's snapshot id, the import time
-and the import's counts.
+**The snapshot row** — what :func:`snapshot_entity` builds: the index's snapshot id, the import time,
+the import's counts, and what a reader holding the data of the snapshot before needs to follow it
+incrementally: ``previous`` (the snapshot the import started from) and ``changes_*`` (JSON
+``[[ecosystem, name], ...]``: the package keys whose rows the import changed, at most
+:data:`MAX_LISTED_CHANGES`; absent when there were more, and a reader then reloads everything).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -58,6 +61,8 @@ SNAPSHOT_PARTITION = "snapshot"
 SNAPSHOT_ROW = "current"
 RECORD_LAYOUT = 2
 """The layout of record rows written now (rows without ``layout`` are the first one)."""
+MAX_LISTED_CHANGES = 1000
+"""The most changed package keys a snapshot row lists (see :func:`snapshot_entity`)."""
 
 
 def package_partition(ecosystem: str) -> str:
@@ -225,9 +230,13 @@ def record_id_of(entity: Mapping[str, Any]) -> str:
     return decode_key(str(entity["RowKey"]))
 
 
-def snapshot_entity(result: ImportResult, ecosystems: Mapping[str, int]) -> dict[str, Any]:
-    """The snapshot row after an import: ``snapshot``, ``imported_at``, the counts, and ``ecosystems_*``:
-    JSON of how many records the mirror now holds per ecosystem (see :func:`ecosystems_of`)."""
+def snapshot_entity(result: ImportResult, ecosystems: Mapping[str, int], previous: str = "",
+                    changed: frozenset[PackageKey] | None = None, rerated: Collection[str] = ()) -> dict[str, Any]:
+    """The snapshot row after an import: ``snapshot``, ``imported_at``, the counts, ``ecosystems_*``:
+    JSON of how many records the mirror now holds per ecosystem (see :func:`ecosystems_of`), and the
+    import's ``previous`` snapshot with the package keys whose rows ``changed`` since and the ids whose
+    preferred rating changed (``rerated``); both left out when ``changed`` is None or together more
+    than :data:`MAX_LISTED_CHANGES` (see :func:`changes_of`)."""
     entity = {
         "PartitionKey": SNAPSHOT_PARTITION,
         "RowKey": SNAPSHOT_ROW,
@@ -241,7 +250,29 @@ def snapshot_entity(result: ImportResult, ecosystems: Mapping[str, int]) -> dict
         "problems": len(result.problems),
     }
     put_json(entity, "ecosystems", dict(ecosystems))
+    entity["previous"] = previous
+    listed = changed is not None and len(changed) + len(rerated) <= MAX_LISTED_CHANGES
+    try:
+        put_json(entity, "changes", [[key.ecosystem, key.name] for key in sorted(changed)] if listed and changed else [])
+        put_json(entity, "rerated", sorted(rerated) if listed else [])
+    except InvalidInput:  # too long to list: readers reload everything
+        listed = False
+        put_json(entity, "changes", [])
+        put_json(entity, "rerated", [])
+    entity["changes_listed"] = listed
     return entity
+
+
+def changes_of(entity: dict[str, Any]) -> tuple[str, frozenset[PackageKey], frozenset[str]] | None:
+    """``(previous snapshot, changed package keys, re-rated ids)`` of a snapshot row; None when the row
+    does not list them (written before they were listed, or after an import that changed too many)."""
+    if entity.get("changes_listed") is not True or not isinstance(entity.get("previous"), str):
+        return None
+    pairs, rerated = get_json(entity, "changes", []), get_json(entity, "rerated", [])
+    if not isinstance(pairs, list) or not isinstance(rerated, list):
+        return None
+    return (str(entity["previous"]), frozenset(PackageKey(str(eco), str(name)) for eco, name in pairs),
+            frozenset(str(name) for name in rerated))
 
 
 def ecosystems_of(entity: dict[str, Any]) -> dict[str, int] | None:

@@ -21,7 +21,9 @@
   the advisories the image is filed under, each with a hash of its hits, so that filing again
   touches only the advisories whose hits changed.
 
-Filing an image is idempotent and completes what an interrupted filing started: the filing row is
+Images are filed together (:meth:`AffectedImageStore.file_many`, a re-match): the images whose hits
+of one advisory changed share one read and one transaction of that advisory's partition per
+:data:`GROUP_IMAGES`. Filing an image is idempotent and completes what an interrupted filing started: the filing row is
 written last, so an interrupted filing visits the same advisories again, finds the image's row
 already as wanted, and writes the listing rows from the summary once more (a listing row older than
 the summary is replaced, a newer one kept).
@@ -43,8 +45,9 @@ from azure.data.tables import UpdateMode
 from shared.errors import InvalidInput
 from shared.images.listing import AdvisoryHit, AdvisorySummary, AffectedImage, Page
 from shared.store.azure import Tables, storage_errors
-from shared.store.batches import upsert_rows
+from shared.store.batches import delete_rows, upsert_rows
 from shared.store.conditional import (
+    Operation,
     attempts,
     create,
     delete,
@@ -63,6 +66,10 @@ SUMMARY = "~summary"
 
 PARALLEL_ADVISORIES = 8
 """How many advisories one filing updates at once (each is its own partition)."""
+
+GROUP_IMAGES = 13
+"""How many images of one advisory are settled in one read and one transaction: a Table query filter
+holds at most 15 comparisons (the partition, these images' rows and the summary)."""
 
 
 def image_key(registry: str, repository: str, digest: str) -> str:
@@ -194,42 +201,102 @@ class AffectedImageStore:
 
     def file(self, registry: str, repository: str, digest: str, hits: Sequence[AdvisoryHit]) -> None:
         """Record that the image has exactly ``hits``: update the advisories whose hits changed, then the filing."""
-        unique = {json.dumps(_as_json(h), sort_keys=True): h for h in hits}
-        groups: dict[str, list[AdvisoryHit]] = {}
-        for hit in unique.values():
-            groups.setdefault(hit.advisory, []).append(hit)
-        wanted = {advisory: hits_hash(found) for advisory, found in groups.items()}
-        filings = self._tables.table("affectedfilings")
-        partition = repository_partition(registry, repository)
-        with storage_errors("read an image's advisory filing"):
-            try:
-                filed: dict[str, str] = get_compressed_json(filings.get_entity(partition, digest), "advisories", {}) or {}
-            except ResourceNotFoundError:
-                filed = {}
-        changed = sorted(a for a in set(filed) | set(wanted) if filed.get(a) != wanted.get(a))
-        if changed:
-            with ThreadPoolExecutor(max_workers=min(PARALLEL_ADVISORIES, len(changed))) as pool:
-                list(pool.map(lambda a: self._settle(a, registry, repository, digest, groups.get(a, [])), changed))
-        with storage_errors("save an image's advisory filing"):
-            if wanted:
-                entity: dict[str, Any] = {"PartitionKey": partition, "RowKey": digest}
-                put_compressed_json(entity, "advisories", wanted)
-                filings.upsert_entity(entity, mode=UpdateMode.REPLACE)
-            elif filed:
-                filings.delete_entity(partition, digest)
+        self.file_many([(registry, repository, digest, hits)])
 
-    def _settle(self, advisory: str, registry: str, repository: str, digest: str, hits: Sequence[AdvisoryHit]) -> None:
-        """Make the image's row of ``advisory`` hold ``hits`` (none: no row), with the summary, then the listing."""
+    def file_many(self, filings: Sequence[tuple[str, str, str, Sequence[AdvisoryHit]]]) -> None:
+        """:meth:`file` for each ``(registry, repository, digest, hits)`` (the last wins for an image named
+        twice). The images whose hits of one advisory changed are settled together, :data:`GROUP_IMAGES`
+        at a time: one read and one transaction per group, not per image. Filing rows go last, in
+        batches per repository."""
+        if not filings:
+            return
+        wanted_hits: dict[tuple[str, str, str], dict[str, list[AdvisoryHit]]] = {}
+        for registry, repository, digest, hits in filings:
+            unique = {json.dumps(_as_json(h), sort_keys=True): h for h in hits}
+            groups: dict[str, list[AdvisoryHit]] = {}
+            for hit in unique.values():
+                groups.setdefault(hit.advisory, []).append(hit)
+            wanted_hits[(registry, repository, digest)] = groups
+        filed = self._filed(list(wanted_hits))
+        changes: dict[str, list[tuple[str, str, str, list[AdvisoryHit]]]] = {}
+        wanted: dict[tuple[str, str, str], dict[str, str]] = {}
+        for image, groups in wanted_hits.items():
+            wanted[image] = {advisory: hits_hash(found) for advisory, found in groups.items()}
+            before = filed.get(image, {})
+            for advisory in sorted(set(before) | set(wanted[image])):
+                if before.get(advisory) != wanted[image].get(advisory):
+                    changes.setdefault(advisory, []).append((*image, groups.get(advisory, [])))
+        if changes:
+            with ThreadPoolExecutor(max_workers=min(PARALLEL_ADVISORIES, len(changes))) as pool:
+                list(pool.map(lambda advisory: self._settle_all(advisory, changes[advisory]), sorted(changes)))
+        upserts: list[dict[str, Any]] = []
+        deletes: list[tuple[str, str]] = []
+        for (registry, repository, digest), advisories in wanted.items():
+            partition = repository_partition(registry, repository)
+            if advisories:
+                entity: dict[str, Any] = {"PartitionKey": partition, "RowKey": digest}
+                put_compressed_json(entity, "advisories", advisories)
+                upserts.append(entity)
+            elif filed.get((registry, repository, digest)):
+                deletes.append((partition, digest))
+        filings_table = self._tables.table("affectedfilings")
+        upsert_rows(filings_table, upserts, "save advisory filings")
+        delete_rows(filings_table, deletes, "remove advisory filings")
+
+    def _filed(self, images: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], dict[str, str]]:
+        """The filing rows of ``images``: point reads, or one query of a repository's filings when it
+        has :data:`GROUP_IMAGES` of them or more."""
+        filings = self._tables.table("affectedfilings")
+        by_repository: dict[tuple[str, str], set[str]] = {}
+        for registry, repository, digest in images:
+            by_repository.setdefault((registry, repository), set()).add(digest)
+        found: dict[tuple[str, str, str], dict[str, str]] = {}
+
+        def read(item: tuple[tuple[str, str], set[str]]) -> dict[tuple[str, str, str], dict[str, str]]:
+            (registry, repository), digests = item
+            partition = repository_partition(registry, repository)
+            with storage_errors("read advisory filings"):
+                if len(digests) >= GROUP_IMAGES:
+                    rows = [e for e in filings.query_entities("PartitionKey eq @pk", parameters={"pk": partition})
+                            if e["RowKey"] in digests]
+                else:
+                    rows = []
+                    for digest in sorted(digests):
+                        try:
+                            rows.append(filings.get_entity(partition, digest))
+                        except ResourceNotFoundError:
+                            continue
+            return {(registry, repository, str(e["RowKey"])): get_compressed_json(e, "advisories", {}) or {} for e in rows}
+
+        items = sorted(by_repository.items())
+        if len(items) <= 1:
+            return read(items[0]) if items else {}
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_ADVISORIES, len(items))) as pool:
+            for part in pool.map(read, items):
+                found.update(part)
+        return found
+
+    def _settle_all(self, advisory: str, members: Sequence[tuple[str, str, str, list[AdvisoryHit]]]) -> None:
+        """Settle the images of ``advisory`` whose hits changed, :data:`GROUP_IMAGES` at a time."""
+        for start in range(0, len(members), GROUP_IMAGES):
+            self._settle(advisory, members[start : start + GROUP_IMAGES])
+
+    def _settle(self, advisory: str, members: Sequence[tuple[str, str, str, list[AdvisoryHit]]]) -> None:
+        """Make each member image's row of ``advisory`` hold its hits (none: no row), with the summary in the
+        same transaction, then the listing."""
         table = self._tables.table("affected")
-        partition, row_key = encode_key(advisory), image_key(registry, repository, digest)
-        wanted = hits_hash(hits) if hits else None
+        partition = encode_key(advisory)
+        wanted = {image_key(r, p, d): (r, p, d, hits, hits_hash(hits) if hits else None) for r, p, d, hits in members}
+        rows_filter = " or ".join(f"RowKey eq @r{i}" for i in range(len(wanted)))
+        parameters = {"pk": partition, "summary": SUMMARY} | {f"r{i}": key for i, key in enumerate(wanted)}
         for _ in attempts("file an image under an advisory"):
             with storage_errors("read an advisory"):
                 rows = {e["RowKey"]: e for e in table.query_entities(
-                    "PartitionKey eq @pk and (RowKey eq @row or RowKey eq @summary )",
-                    parameters={"pk": partition, "row": row_key, "summary": SUMMARY})}
-            row, summary = rows.get(row_key), rows.get(SUMMARY)
-            if (row.get("hash") if row is not None else None) == wanted:
+                    f"PartitionKey eq @pk and ( {rows_filter} or RowKey eq @summary )", parameters=parameters)}
+            summary = rows.get(SUMMARY)
+            pending = [key for key, (*_, digest_hash) in wanted.items()
+                       if (rows[key].get("hash") if key in rows else None) != digest_hash]
+            if not pending:
                 if summary is not None:  # only an interrupted filing gets here: finish its listing rows
                     state = get_compressed_json(summary, "state") or _empty_state()
                     self._project(advisory, summary, etag_of(summary), set(state["aliases"]))
@@ -237,10 +304,21 @@ class AffectedImageStore:
             state = get_compressed_json(summary, "state") if summary is not None else None
             state = state if isinstance(state, dict) else _empty_state()
             aliases_before = set(state["aliases"])
-            _apply(state, get_json(row, "share") if row is not None else None, -1)
-            if hits:
-                _apply(state, _share(registry, repository, hits), 1)
-                state["summary"], state["references"] = hits[0].summary, [dict(r) for r in hits[0].references]
+            images: list[Operation] = []
+            for key in pending:
+                registry, repository, digest, hits, digest_hash = wanted[key]
+                row = rows.get(key)
+                _apply(state, get_json(row, "share") if row is not None else None, -1)
+                if hits:
+                    _apply(state, _share(registry, repository, hits), 1)
+                    state["summary"], state["references"] = hits[0].summary, [dict(r) for r in hits[0].references]
+                    image: dict[str, Any] = {"PartitionKey": partition, "RowKey": key, "hash": digest_hash,
+                                             "registry": registry, "repository": repository, "digest": digest}
+                    put_json(image, "share", _share(registry, repository, hits))
+                    put_compressed_json(image, "hits", [_as_json(h) for h in hits])
+                    images.append(replace(image, etag_of(row)) if row is not None else create(image))
+                elif row is not None:
+                    images.append(delete(row, etag_of(row)))
             keys = list(get_json(summary, "keys", []) if summary is not None else [])
             current = _current_key(advisory, state)
             if current is not None and current not in keys:
@@ -249,15 +327,7 @@ class AffectedImageStore:
                                       "version": int(summary.get("version", 0)) + 1 if summary is not None else 1}
             put_compressed_json(entity, "state", state)
             put_json(entity, "keys", keys)
-            operations = [replace(entity, etag_of(summary)) if summary is not None else create(entity)]
-            if hits:
-                image: dict[str, Any] = {"PartitionKey": partition, "RowKey": row_key, "hash": wanted,
-                                         "registry": registry, "repository": repository, "digest": digest}
-                put_json(image, "share", _share(registry, repository, hits))
-                put_compressed_json(image, "hits", [_as_json(h) for h in hits])
-                operations.append(replace(image, etag_of(row)) if row is not None else create(image))
-            elif row is not None:
-                operations.append(delete(row, etag_of(row)))
+            operations = [replace(entity, etag_of(summary)) if summary is not None else create(entity), *images]
             results = submit_unless_changed(table, operations, "file an image under an advisory")
             if results is None:
                 continue

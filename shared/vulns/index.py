@@ -10,6 +10,8 @@ Three protocols, each a refinement of the one before:
   from feeds by *incremental* imports. Its Table storage form is in :mod:`shared.store.advisory_mirror`.
 - :class:`AdvisoryIndex` also answers by package key and record id; :class:`MemoryIndex` is one, in
   memory.
+- :class:`PinnableSource` is a source that can pin one snapshot for a run of lookups (:func:`pinned`):
+  the Table mirror reads its snapshot row once per job or re-match instead of once per lookup.
 
 Import contract (:meth:`AdvisoryMirror.import_records`):
 
@@ -38,7 +40,7 @@ import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from shared.vulns.feeds import AdvisoryFeed, FeedItem
 from shared.vulns.model import Advisory
@@ -99,6 +101,22 @@ class AdvisorySource(Protocol):
         Raises :class:`~shared.vulns.errors.AdvisorySourceUnavailable` when it cannot answer now.
         """
         ...
+
+
+@runtime_checkable
+class PinnableSource(AdvisorySource, Protocol):
+    """A source that can answer many lookups in a row from one snapshot, reading it once."""
+
+    def pinned(self) -> AdvisorySource:
+        """A view answering from the snapshot current now (its ``snapshot`` and ``coverage`` fixed
+        for its lifetime). Take one per job or re-match: it may not see imports made by another
+        process after it was taken."""
+        ...
+
+
+def pinned(source: AdvisorySource) -> AdvisorySource:
+    """``source``'s pinned view (:class:`PinnableSource`), or ``source`` itself when it has none."""
+    return source.pinned() if isinstance(source, PinnableSource) else source
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ Merging and naming (stable whatever the order of records):
 
 - Records matched for the same package are merged when they share an id through ``aliases``
   (transitively: PYSEC-x → CVE-y ← GHSA-z is one flaw). Withdrawn records are ignored.
+- A record that names, as ``upstream`` ids, the ids of other records matched for the package joins
+  their findings instead of making its own (a Debian DSA naming ``CVE-x`` and ``DEBIAN-CVE-x`` is the
+  finding of ``DEBIAN-CVE-x``); one naming several such flaws joins each of them.
 - The finding's ``id`` is the group's lowest CVE id (by year, then number); without a CVE, the
   lowest GHSA id; else the lowest id. ``aliases`` are all the other ids, ``advisory_ids`` the
   records that matched.
@@ -30,7 +33,8 @@ silent "not affected").
 from __future__ import annotations
 
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -48,7 +52,8 @@ from shared.vulns.versions import base_ecosystem, scheme_for
 
 MAX_REFERENCES = 50
 _CVE = re.compile(r"CVE-(\d+)-(\d+)")
-_CACHE_LIMIT = 100_000
+_CACHE_LIMIT = 50_000
+"""The most prepared records kept (each with its compiled ranges), process-wide."""
 
 
 @dataclass(frozen=True)
@@ -221,12 +226,62 @@ class _Prepared:
         return found
 
 
+_PreparedKey = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
+class _PreparedCache:
+    """The records prepared for matching, process-wide and bounded: the least recently used go first.
+
+    Keyed by (id, digest, packages named) — a stored copy may be cut down to some packages (see
+    :func:`shared.store.advisory_rows.project`): same id and digest, fewer affected entries — so a
+    changed record is a new key and its old form simply ages out. Thread-safe.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self._maxsize = maxsize
+        self._items: OrderedDict[_PreparedKey, _Prepared] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, advisory: Advisory) -> _Prepared:
+        """The prepared form of ``advisory``, made now if it is not held."""
+        named = tuple((a.package.ecosystem, a.package.name) for a in advisory.affected if a.package is not None)
+        key = (advisory.id, advisory.digest, named)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        prepared = _Prepared(advisory)
+        with self._lock:
+            found = self._items.setdefault(key, prepared)
+            self._items.move_to_end(key)
+            while len(self._items) > self._maxsize:
+                self._items.popitem(last=False)
+        return found
+
+
+    def clear(self) -> None:
+        """Forget every prepared record."""
+        with self._lock:
+            self._items.clear()
+
+
+_PREPARED = _PreparedCache(_CACHE_LIMIT)
+
+
+def clear_prepared() -> None:
+    """Forget the records prepared process-wide (a benchmark measuring a cold start calls this)."""
+    _PREPARED.clear()
+
+
 class Matcher:
-    """Matches packages against one advisory source; keeps parsed records between calls."""
+    """Matches packages against one advisory source. Parsed records and compiled ranges are kept
+    process-wide (bounded), so a matcher is cheap to make; it is safe to share between threads."""
 
     def __init__(self, source: AdvisorySource) -> None:
         self._source = source
-        self._prepared: dict[tuple[str, str, tuple[tuple[str, str], ...]], _Prepared] = {}
+        self._evaluated: dict[tuple[tuple[PackageKey, ...], str, tuple[tuple[str, str, int], ...]],
+                              tuple[list[_Hit], list[str]]] = {}
 
     def match(self, packages: Iterable[PackageRef]) -> MatchReport:
         """Findings for ``packages`` (see the module notes). Raises only what the source raises."""
@@ -244,7 +299,7 @@ class Matcher:
         findings: dict[tuple[str, str, str], Finding] = {}
         borrowing: dict[tuple[str, str, str], frozenset[str]] = {}
         for ref, query in queries:
-            hits, package_problems = self._evaluate(query, lookup.for_query(query))
+            hits, package_problems = self._evaluated_once(query, lookup.for_query(query))
             problems.extend(Problem("unevaluated", message, package=ref.purl) for message in package_problems)
             for finding, names in _findings(ref, query, hits):
                 key = (finding.package, finding.installed_version, finding.id)
@@ -295,16 +350,20 @@ class Matcher:
                 findings[key] = replace(findings[key], severity=borrowed)
 
     def _prepare(self, advisory: Advisory) -> _Prepared:
-        # A stored copy may be cut down to some packages (see tablerows.project): same id and digest,
-        # fewer affected entries; the packages named are part of the key.
-        named = tuple((a.package.ecosystem, a.package.name) for a in advisory.affected if a.package is not None)
-        cache_key = (advisory.id, advisory.digest, named)
-        prepared = self._prepared.get(cache_key)
-        if prepared is None:
-            if len(self._prepared) >= _CACHE_LIMIT:
-                self._prepared.clear()
-            prepared = self._prepared[cache_key] = _Prepared(advisory)
-        return prepared
+        return _PREPARED.get(advisory)
+
+    def _evaluated_once(self, query: OsvQuery, candidates: Sequence[Advisory]) -> tuple[list[_Hit], list[str]]:
+        """:meth:`_evaluate`, remembered for this matcher (bounded): the same package at the same version
+        against the same records — most packages of a fleet's images — is evaluated once per job."""
+        if not candidates:
+            return [], []
+        key = (query.keys, query.version, tuple((a.id, a.digest, len(a.affected)) for a in candidates))
+        found = self._evaluated.get(key)
+        if found is None:
+            if len(self._evaluated) >= _CACHE_LIMIT:
+                self._evaluated.clear()
+            found = self._evaluated[key] = self._evaluate(query, candidates)
+        return found
 
     def _evaluate(self, query: OsvQuery, candidates: Sequence[Advisory]) -> tuple[list[_Hit], list[str]]:
         hits: list[_Hit] = []
@@ -388,7 +447,27 @@ def _alias_groups(hits: list[_Hit]) -> list[list[_Hit]]:
     groups: dict[str, list[_Hit]] = {}
     for hit in hits:
         groups.setdefault(find(hit.advisory.id), []).append(hit)
-    return [groups[root] for root in sorted(groups)]
+    return _fold_upstream(groups)
+
+
+def _fold_upstream(groups: dict[str, list[_Hit]]) -> list[list[_Hit]]:
+    """The groups in root order, each group whose records name, as upstream ids, ids of other groups
+    (a Debian DSA naming ``CVE-x`` and ``DEBIAN-CVE-x``) folded into those groups: one finding per flaw.
+    A record naming several flaws joins each of them; a group naming none stays as it is."""
+    owner = {name: root for root, group in groups.items() for hit in group for name in hit.advisory.all_ids}
+    folded: dict[str, list[str]] = {}
+    for root, group in groups.items():
+        upstream = {name for hit in group for name in hit.advisory.upstream}
+        targets = sorted({owner[name] for name in upstream if name in owner} - {root})
+        if targets:
+            folded[root] = targets
+    # Fold only into groups that fold nowhere themselves: no chains, no cycles.
+    folding = {root: sinks for root, targets in folded.items() if (sinks := [t for t in targets if t not in folded])}
+    kept = {root: list(group) for root, group in groups.items() if root not in folding}
+    for root, targets in folding.items():
+        for target in targets:
+            kept[target].extend(groups[root])
+    return [kept[root] for root in sorted(kept)]
 
 
 def _asking_order(name: str) -> tuple[int, str]:

@@ -17,7 +17,8 @@ from shared.store.advisory_rows import (
 from shared.store.azure import Tables
 from shared.vulns.index import MemoryIndex
 from shared.vulns.matching import Matcher
-from shared.vulns.packages import PackageKey, PackageRef
+from shared.vulns.model import Advisory
+from shared.vulns.packages import PackageKey, PackageRef, osv_query
 from shared.vulns.severity import SeverityScore
 from shared.wiring import Services
 from tests.vulns.alias_severity import V3_CRITICAL, check_severity_by_id, pyyaml_records
@@ -119,3 +120,67 @@ def test_coverage_of_a_snapshot_written_without_counts_is_computed_from_the_reco
     legacy = {k: v for k, v in row.items() if not k.startswith("ecosystems")}
     meta.upsert_entity(legacy, mode=UpdateMode.REPLACE)
     assert advisory_mirror.TableAdvisoryIndex(_tables(svc)).coverage() == {"PyPI": 3}
+
+
+def _records(index: advisory_mirror.TableAdvisoryIndex | advisory_mirror.PinnedAdvisories,
+             key: PackageKey) -> tuple[Advisory, ...]:
+    return tuple(index.lookup([osv_query(PackageRef(f"pkg:pypi/{key.name}@1.0"))]).records[key])
+
+
+def test_a_reader_follows_an_import_reloading_only_the_changed_packages(svc: Services) -> None:
+    """The process-wide cache of another instance: after one import it reloads only the package keys the
+    snapshot row lists as changed (its other records are the very objects it held); after two imports,
+    or a row that lists no changes, it reloads everything."""
+    a, b = PackageKey("PyPI", "alpha"), PackageKey("PyPI", "beta")
+    first = [advisory("PYSEC-1", affected("PyPI", "alpha", ("introduced", "0"), ("fixed", "1.1"))),
+             advisory("PYSEC-2", affected("PyPI", "beta", ("introduced", "0"), ("fixed", "2.1")))]
+    svc.advisories.import_records(first)
+    reader = advisory_mirror.TableAdvisoryIndex(_tables(svc))
+    held_a, held_b = _records(reader, a), _records(reader, b)
+    assert [r.id for r in held_a] == ["PYSEC-1"]
+
+    changed = advisory("PYSEC-1", affected("PyPI", "alpha", ("introduced", "0"), ("fixed", "1.2")),
+                       modified="2025-01-01T00:00:00Z")
+    result = svc.advisories.import_records([changed])
+    assert result.changed_keys == {a}
+    status = svc.advisories.status()
+    assert "changes_0" not in status and "previous" not in status  # internal: not part of the status
+    assert _records(reader, b)[0] is held_b[0]  # kept
+    assert [r.digest for r in _records(reader, a)] == [changed.digest]  # reloaded
+    assert reader.snapshot == result.snapshot
+
+    pinned = reader.pinned()
+    assert (pinned.snapshot, dict(pinned.coverage())) == (result.snapshot, {"PyPI": 2})
+    svc.advisories.import_records([advisory("PYSEC-3", affected("PyPI", "beta", ("introduced", "2.0")))])
+    svc.advisories.import_records([advisory("PYSEC-4", affected("PyPI", "gamma", ("introduced", "0")))])
+    assert pinned.snapshot == result.snapshot  # a pinned view keeps the snapshot it was taken at
+    assert sorted(r.id for r in _records(reader, b)) == ["PYSEC-2", "PYSEC-3"]  # two imports on: reloaded whole
+    assert _records(reader, a)[0] is not held_a[0]
+
+
+def test_the_importing_instance_brings_its_own_cache_forward(svc: Services) -> None:
+    a, b = PackageKey("PyPI", "alpha"), PackageKey("PyPI", "beta")
+    svc.advisories.import_records([advisory("PYSEC-1", affected("PyPI", "alpha", ("introduced", "0"))),
+                                   advisory("PYSEC-2", affected("PyPI", "beta", ("introduced", "0")))])
+    held_b = _records(svc.advisories, b)
+    svc.advisories.import_records([advisory("PYSEC-5", affected("PyPI", "alpha", ("introduced", "1.0")))])
+    assert _records(svc.advisories, b)[0] is held_b[0]
+    assert sorted(r.id for r in _records(svc.advisories, a)) == ["PYSEC-1", "PYSEC-5"]
+    svc.advisories.import_records([advisory("PYSEC-5", affected("PyPI", "alpha", ("introduced", "1.0")))],
+                                  complete_ecosystems=["PyPI"])  # PYSEC-1 and PYSEC-2 go
+    assert (_records(svc.advisories, b), [r.id for r in _records(svc.advisories, a)]) == ((), ["PYSEC-5"])
+
+
+def test_a_reader_forgets_only_the_ratings_an_import_changed(svc: Services) -> None:
+    svc.advisories.import_records(pyyaml_records())
+    reader = advisory_mirror.TableAdvisoryIndex(_tables(svc))
+    asked = ["CVE-2020-14343", "GHSA-8q59-q68h-6hv4"]
+    assert dict(reader.severities(asked)) == {name: PYYAML_GHSA for name in asked}
+    _tables(svc).table("advisoryseverity").delete_entity(*severity_row_key("GHSA-8q59-q68h-6hv4"))  # behind its back
+
+    rated = advisory("PYSEC-2026-9", affected("PyPI", "pyyaml", ("introduced", "0")), aliases=["CVE-2020-14343"],
+                     severity=[{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"}])
+    svc.advisories.import_records([rated])
+    found = dict(reader.severities(asked))
+    assert found["GHSA-8q59-q68h-6hv4"] == PYYAML_GHSA  # not re-rated: still the cached rating
+    assert (found["CVE-2020-14343"].score, found["CVE-2020-14343"].source) == (10.0, "PYSEC-2026-9")  # re-rated: read again

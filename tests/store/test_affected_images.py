@@ -9,7 +9,7 @@ import pytest
 
 from shared.errors import StorageUnavailable
 from shared.images.listing import AdvisoryHit, AdvisorySummary
-from shared.store.affected_images import AffectedImageStore
+from shared.store.affected_images import GROUP_IMAGES, AffectedImageStore
 from shared.vulns.report import LEVELS
 from shared.wiring import Services
 
@@ -124,3 +124,28 @@ def test_purge_unfiles_one_registry(svc: Services) -> None:
     svc.affected.purge_registry(REGISTRY)
     (left,) = everything(svc.affected)
     assert (left.images, [a.registry for a in svc.affected.affected("CVE-2024-5", 10).items]) == (1, ["other.example"])
+
+
+def test_many_images_filed_together_count_as_if_filed_one_by_one(svc: Services) -> None:
+    """More images of one advisory than one group holds, some gaining it, some losing it, one unchanged:
+    the counters, the detail and the listing are those of filing each image on its own."""
+    store = svc.affected
+    store.file_many([])  # nothing to file: no storage call, no error
+    count = GROUP_IMAGES * 2 + 3
+    for number in range(4):  # filed before; then digests 0 and 1 lose it, 2 keeps it, "team/b" gets digest 3 too
+        store.file(REGISTRY, "team/a", digest(number), [hit("CVE-2024-7", "openssl", "high", 7.5)])
+    store.file_many([(REGISTRY, "team/b" if n >= 3 and not n % 3 else "team/a", digest(n),
+                      [] if n in (0, 1) else [hit("CVE-2024-7", "zlib" if n == 3 else "openssl", "critical", 9.1)])
+                     for n in range(count)] + [(REGISTRY, "team/a", digest(2), [hit("CVE-2024-7", "openssl")])])
+    summary = store.summary("CVE-2024-7")
+    assert summary is not None
+    team_a = {n for n in range(2, count) if n % 3}
+    team_b = {n for n in range(3, count) if not n % 3}
+    assert summary.images == len(team_a) + len(team_b) + 1  # digest 3 of "team/a" was filed before and kept
+    assert (summary.repositories, summary.packages, summary.level) == (2, ("openssl", "zlib"), "critical")
+    affected = store.affected("CVE-2024-7", 1000).items
+    assert len(affected) == summary.images
+    assert [s.id for s in everything(store)] == ["CVE-2024-7"]
+
+    store.file_many([(REGISTRY, image.repository, image.digest, []) for image in affected])
+    assert store.summary("CVE-2024-7") is None and everything(store) == []

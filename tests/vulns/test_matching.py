@@ -116,6 +116,29 @@ def test_the_same_flaw_in_two_packages_is_two_findings() -> None:
     assert report.counts.critical == 2
 
 
+def test_a_record_naming_matched_flaws_as_upstream_joins_their_findings() -> None:
+    """A Debian DSA names its CVEs as upstream ids: it joins each matched DEBIAN-CVE finding; one naming
+    a flaw no other record matched stays a finding of its own."""
+    debian = "Debian:12"
+    index = _index(
+        advisory("DEBIAN-CVE-2024-1", affected(debian, "glibc", ("introduced", "0"), ("fixed", "2.36-9+deb12u7")),
+                 upstream=["CVE-2024-1"]),
+        advisory("DEBIAN-CVE-2024-2", affected(debian, "glibc", ("introduced", "0"), ("fixed", "2.36-9+deb12u8")),
+                 upstream=["CVE-2024-2"]),
+        advisory("DSA-5001-1", affected(debian, "glibc", ("introduced", "0"), ("fixed", "2.36-9+deb12u8")),
+                 upstream=["CVE-2024-1", "DEBIAN-CVE-2024-1", "CVE-2024-2", "DEBIAN-CVE-2024-2"]),
+        advisory("DSA-5002-1", affected(debian, "glibc", ("introduced", "0"), ("fixed", "2.36-9+deb12u9")),
+                 upstream=["CVE-2024-3", "DEBIAN-CVE-2024-3"]),
+    )
+    report = Matcher(index).match([PackageRef("pkg:deb/debian/glibc@2.36-9+deb12u3?distro=debian-12")])
+    assert {(f.id, f.advisory_ids, f.fixed_versions) for f in report.findings} == {
+        ("DEBIAN-CVE-2024-1", ("DEBIAN-CVE-2024-1", "DSA-5001-1"), ("2.36-9+deb12u7", "2.36-9+deb12u8")),
+        ("DEBIAN-CVE-2024-2", ("DEBIAN-CVE-2024-2", "DSA-5001-1"), ("2.36-9+deb12u8",)),
+        ("DSA-5002-1", ("DSA-5002-1",), ("2.36-9+deb12u9",)),
+    }
+    assert report.counts.total == 3
+
+
 def test_withdrawn_records_are_ignored_and_a_withdrawn_alias_does_not_hide_others() -> None:
     index = _index(
         advisory("GHSA-w", affected("npm", "lodash", ("introduced", "0"), kind="SEMVER"), withdrawn="2024-01-02T00:00:00Z"),
