@@ -66,6 +66,9 @@ bench: setup
 	$(PY) -m bench.vulns_match
 	$(PY) -m bench.vulns_rematch
 	$(PY) -m bench.reconcile
+	$(PY) -m bench.policy_evaluate
+	$(PY) -m bench.vex_apply
+	$(PY) -m bench.removal
 
 # The listing calls over 1,000 stored images (storing them takes about five minutes on Azurite).
 bench-listing: setup

@@ -8,6 +8,7 @@ from functions.advisory_refresh import blueprint as advisory_refresh_blueprint
 from functions.api import blueprint as api_blueprint
 from functions.dashboard import blueprint as dashboard_blueprint
 from functions.housekeeping import blueprint as maintenance_blueprint
+from functions.notify import blueprint as notify_blueprint
 from functions.reconcile import blueprint as reconcile_blueprint
 from functions.webhook import blueprint as webhook_blueprint
 from functions.worker import blueprint as worker_blueprint
@@ -24,3 +25,4 @@ app.register_functions(dashboard_blueprint)
 app.register_functions(maintenance_blueprint)
 app.register_functions(advisory_refresh_blueprint)
 app.register_functions(reconcile_blueprint)
+app.register_functions(notify_blueprint)

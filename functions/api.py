@@ -21,6 +21,7 @@ from shared.api.package_search import search_packages
 from shared.api.repository_listing import list_repositories
 from shared.api.sbom_documents import image_analysis, render_sbom
 from shared.api.vulnerability_listing import list_vulnerabilities, vulnerability_detail
+from shared.bases.service import image_recommendations
 from shared.errors import InvalidInput
 from shared.integrations.service import Integrations, Outcome, integration_json
 from shared.integrations.template import TEMPLATE_FILE, TEMPLATE_ROUTE
@@ -185,6 +186,34 @@ def images_vulnerabilities(req: func.HttpRequest) -> func.HttpResponse:
         severity=req.params.get("severity"), fixable=req.params.get("fixable"),
     )
     return json_response(200, result)
+
+
+@blueprint.function_name("images_recommendations")
+@blueprint.route(route="images/recommendations", methods=["GET"])
+@answers_errors
+def images_recommendations(req: func.HttpRequest) -> func.HttpResponse:
+    """The detected base of each platform and the other tags of it ``?registry=&repository=&reference=``."""
+    svc = services()
+    return json_response(200, image_recommendations(svc.base_service, svc.images, req.params.get("registry"),
+                                                    req.params.get("repository"), req.params.get("reference")))
+
+
+@blueprint.function_name("bases_list")
+@blueprint.route(route="bases", methods=["GET"])
+@answers_errors
+def bases_list(req: func.HttpRequest) -> func.HttpResponse:
+    """The imported public base images ``[?name=]`` (``lookout bases import`` adds them)."""
+    bases = services().base_service.list_public(req.params.get("name") or None)
+    return json_response(200, {"bases": [b.to_json() for b in bases]})
+
+
+@blueprint.function_name("images_policy")
+@blueprint.route(route="images/policy", methods=["GET"])
+@answers_errors
+def images_policy(req: func.HttpRequest) -> func.HttpResponse:
+    """The policy results of an image ``?registry=&repository=&reference=`` (404 unknown, 409 not analyzed)."""
+    return json_response(200, services().policies.image_policy(req.params.get("registry"), req.params.get("repository"),
+                                                               req.params.get("reference")))
 
 
 @blueprint.function_name("vulnerabilities_list")

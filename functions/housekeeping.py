@@ -1,6 +1,8 @@
-"""Daily housekeeping on a timer: prune the event log and old delete tombstones."""
+"""Daily housekeeping on a timer: prune the event log, old delete tombstones and old notification deliveries."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import azure.functions as func
 
@@ -15,4 +17,5 @@ blueprint = func.Blueprint()
 def housekeeping(timer: func.TimerRequest) -> None:
     """Prune once a day at 03:17 UTC."""
     svc = services()
-    prune(svc.events, svc.images)
+    prune(svc.events, svc.images, deliveries=svc.notification_deliveries,
+          delivery_retention=timedelta(days=svc.settings.notification_retention_days))

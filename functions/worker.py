@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from functions.queueio import queue_message
 from shared.intake.jobs import JOBS_QUEUE
 from shared.wiring import services
-from shared.worker.process import Message
 
 blueprint = func.Blueprint()
 
@@ -19,5 +19,4 @@ blueprint = func.Blueprint()
 @blueprint.queue_trigger(arg_name="msg", queue_name=JOBS_QUEUE, connection="AzureWebJobsStorage")
 def analyze(msg: func.QueueMessage) -> None:
     """Process one analysis job."""
-    text = msg.get_body().decode("utf-8", errors="replace")
-    services().worker.process(Message(id=msg.id or "", text=text, dequeue_count=msg.dequeue_count or 1))
+    services().worker.process(queue_message(msg))

@@ -22,10 +22,12 @@ analysis results) and :class:`~shared.vulns.index.AdvisoryMirror` (the advisory 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from shared.analysis.model import PlatformAnalysis
+from shared.bases.model import ChainEntry, PublicBase
 from shared.images.listing import (
     AdvisoryHit,
     AdvisorySummary,
@@ -37,6 +39,11 @@ from shared.images.listing import (
 from shared.images.model import ImageRecord, PlatformRef, TagRecord
 from shared.intake.jobs import Job
 from shared.integrations.model import Integration
+from shared.notify.model import Delivery, Endpoint
+from shared.policy.config import PolicyConfig
+from shared.policy.highprofile import HighProfileList
+from shared.policy.model import PolicyEvaluation, StoredPolicies
+from shared.vex.model import ImportedVex
 from shared.vulns.packages import PackageKey
 
 
@@ -235,6 +242,18 @@ class AcceptedEvents(Protocol):
         """Give a claim up (no error when there is none)."""
         ...
 
+    def claim_many(self, integration_id: str, event_ids: Sequence[str], when: str) -> dict[str, Claim]:
+        """:meth:`claim` for distinct events at once (batched writes): each id's outcome."""
+        ...
+
+    def confirm_many(self, integration_id: str, jobs: Mapping[str, str], when: str) -> None:
+        """:meth:`confirm` for many events at once; ``jobs`` maps event ids to job keys."""
+        ...
+
+    def release_many(self, integration_id: str, event_ids: Sequence[str]) -> None:
+        """:meth:`release` for many events at once."""
+        ...
+
     def prune(self, accepted_before: str) -> int:
         """Forget ids claimed or accepted before ``accepted_before``; how many."""
         ...
@@ -255,6 +274,16 @@ class AnalysisLeases(Protocol):
     def release(self, registry: str, repository: str, digest: str, holder: str) -> None:
         """Give the lease up if ``holder`` still holds it."""
         ...
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    """What a queue-triggered service needs of a Storage queue message: its ``id`` (kept across redeliveries),
+    its ``text`` and how many times it has been dequeued (``dequeue_count``, 1 on the first delivery)."""
+
+    id: str
+    text: str
+    dequeue_count: int
 
 
 class JobSink(Protocol):
@@ -318,6 +347,11 @@ class AffectedImages(Protocol):
         """
         ...
 
+    def file_many(self, filings: Sequence[tuple[str, str, str, Sequence[AdvisoryHit]]]) -> None:
+        """:meth:`file` for each ``(registry, repository, digest, hits)``, with fewer storage calls when many
+        images change together (a re-match). Idempotent and completed by a retry, as :meth:`file`."""
+        ...
+
     def listing(self, levels: Collection[str], limit: int, cursor: str | None = None,
                 keep: Callable[[AdvisorySummary], bool] | None = None) -> Page[AdvisorySummary]:
         """The advisories found in live images whose level is one of ``levels`` and that ``keep`` accepts,
@@ -353,4 +387,175 @@ class PackageOccurrences(Protocol):
 
     def purge_registry(self, registry: str) -> None:
         """Unfile every image of ``registry``."""
+        ...
+
+
+class BaseRecords(Protocol):
+    """The diff-ID chain index of base image detection, and the public base images users imported.
+
+    ``chain`` is a :func:`~shared.bases.chains.chain_key`; an entry is told apart from the others of its chain
+    by :attr:`~shared.bases.model.ChainEntry.identity`.
+    """
+
+    def file(self, chain: str, entry: ChainEntry) -> None:
+        """File (replace) ``entry`` under ``chain``."""
+        ...
+
+    def unfile(self, chain: str, entry: ChainEntry) -> None:
+        """Remove ``entry`` from ``chain`` (no error when it is not there)."""
+        ...
+
+    def entries(self, chain: str) -> list[ChainEntry]:
+        """The entries filed under ``chain``: at most :data:`~shared.bases.model.MAX_CHAIN_ENTRIES`, one point query."""
+        ...
+
+    def put_public(self, base: PublicBase) -> None:
+        """Point the public base's name and tag at ``base`` (replacing where it pointed)."""
+        ...
+
+    def get_public(self, name: str, tag: str) -> PublicBase | None:
+        """Where the public base ``name:tag`` points now, or None."""
+        ...
+
+    def list_public(self, name: str | None = None) -> list[PublicBase]:
+        """The imported public bases (of ``name`` only, when given), by name then tag; bounded by
+        :data:`~shared.bases.model.MAX_PUBLIC_LISTED`."""
+        ...
+
+    def purge_registry(self, registry: str) -> int:
+        """Unfile every image of ``registry`` from every chain (public bases stay); how many entries."""
+        ...
+
+
+class PolicyResults(Protocol):
+    """The policy results of each image (:mod:`shared.policy`): the current evaluation and the previous one."""
+
+    def get(self, registry: str, repository: str, digest: str) -> StoredPolicies | None:
+        """What is stored of the image's policies, or None before its first evaluation."""
+        ...
+
+    def put(self, registry: str, repository: str, digest: str, evaluation: PolicyEvaluation) -> PolicyEvaluation | None:
+        """Store ``evaluation`` as the image's current one and return the one it replaces (None at first).
+
+        When its results differ from the current one's, the current one becomes the previous; when they are
+        the same only the evaluation time changes (the previous one stays).
+        """
+        ...
+
+    def delete(self, registry: str, repository: str, digest: str) -> None:
+        """Remove the image's policy results (no error when there are none)."""
+        ...
+
+    def purge_registry(self, registry: str) -> None:
+        """Remove the policy results of every image of ``registry``."""
+        ...
+
+
+class PolicyConfigs(Protocol):
+    """Policy configurations per integration and per repository of an integration, and the high-profile list."""
+
+    def get(self, integration_id: str, repository: str | None) -> PolicyConfig | None:
+        """The configuration of the integration (``repository`` None) or of one of its repositories, or None."""
+        ...
+
+    def put(self, integration_id: str, repository: str | None, config: PolicyConfig, when: str) -> None:
+        """Store (replace) a configuration."""
+        ...
+
+    def delete(self, integration_id: str, repository: str | None) -> None:
+        """Remove a configuration (no error when there is none)."""
+        ...
+
+    def list(self, integration_id: str) -> dict[str | None, PolicyConfig]:
+        """Every configuration of the integration: its own under None, each repository's under its name."""
+        ...
+
+    def high_profile(self) -> HighProfileList | None:
+        """The imported high-profile list, or None before any import."""
+        ...
+
+    def set_high_profile(self, value: HighProfileList) -> None:
+        """Replace the high-profile list."""
+        ...
+
+    def purge_integration(self, integration_id: str) -> int:
+        """Remove every configuration of the integration (the high-profile list stays); how many."""
+        ...
+
+
+class VexStatements(Protocol):
+    """Imported VEX documents (:class:`~shared.vex.model.ImportedVex`), by the registry of their scope."""
+
+    def put(self, vex: ImportedVex) -> None:
+        """Store (replace) ``vex``; raises :class:`~shared.errors.InvalidInput` when it is too large to store."""
+        ...
+
+    def get(self, registry: str, vex_id: str) -> ImportedVex | None:
+        """The imported document ``vex_id`` of ``registry``, or None."""
+        ...
+
+    def list_documents(self, registry: str | None = None) -> list[ImportedVex]:
+        """Every imported document (of ``registry``), in import order."""
+        ...
+
+    def for_repository(self, registry: str, repository: str) -> list[ImportedVex]:
+        """The documents whose scope may cover images of ``repository``: those of the whole integration, of
+        the repository and of its images, in import order."""
+        ...
+
+    def delete(self, registry: str, vex_id: str) -> None:
+        """Remove an imported document (no error when there is none)."""
+        ...
+
+    def purge_registry(self, registry: str) -> int:
+        """Remove every document whose scope is in ``registry``; how many."""
+        ...
+
+
+class NotificationEndpoints(Protocol):
+    """The outbound notification webhooks of each integration."""
+
+    def get(self, integration_id: str, endpoint_id: str) -> Endpoint | None:
+        """The endpoint, or None."""
+        ...
+
+    def list(self, integration_id: str) -> list[Endpoint]:
+        """Every endpoint of the integration, oldest first."""
+        ...
+
+    def put(self, endpoint: Endpoint) -> None:
+        """Store (replace) ``endpoint``."""
+        ...
+
+    def delete(self, integration_id: str, endpoint_id: str) -> None:
+        """Remove the endpoint (no error when there is none)."""
+        ...
+
+    def purge_integration(self, integration_id: str) -> int:
+        """Remove every endpoint of the integration, with its encrypted URL and secret; how many."""
+        ...
+
+
+class NotificationDeliveries(Protocol):
+    """What became of each notification sent to an endpoint, and the latest one per endpoint."""
+
+    def get(self, endpoint_id: str, delivery_id: str) -> Delivery | None:
+        """The delivery, or None."""
+        ...
+
+    def latest(self, endpoint_id: str) -> Delivery | None:
+        """The delivery recorded last for the endpoint, or None."""
+        ...
+
+    def put(self, delivery: Delivery) -> None:
+        """Record (replace) ``delivery``; it becomes the endpoint's latest."""
+        ...
+
+    def delete_all(self, endpoint_id: str) -> None:
+        """Remove every delivery of the endpoint."""
+        ...
+
+    def prune(self, updated_before: str) -> int:
+        """Remove the deliveries last updated before ``updated_before`` but each endpoint's latest (and the
+        delivery it copies); how many."""
         ...

@@ -174,6 +174,39 @@ SETTINGS: tuple[Setting, ...] = (
         default="https://api.osv.dev",
     ),
     Setting(
+        "LOOKOUT_ANALYSIS_LEASE_SECONDS",
+        "Seconds a worker holds an image's analysis lease (whole seconds, 1 to 86400; 900 is 15 minutes). "
+        "A worker that dies leaves its lease to run out before another job may analyze the image (the dead "
+        "worker's own job, redelivered, takes it back at once). Longer than any analysis; shorter only in tests.",
+        default="900",
+        local_only=True,
+    ),
+    Setting(
+        "LOOKOUT_ANALYSIS_CONCURRENCY",
+        "Layers of one image the worker downloads and reads at the same time (1 to 16; 1 reads them one after "
+        "the other). Each adds about a read buffer and one wanted file to the worker's memory.",
+        default="2",
+    ),
+    Setting(
+        "LOOKOUT_REMATCH_CONCURRENCY",
+        "Stored SBOMs a re-match after an advisory update reads, matches and writes at a time (1 to 32). "
+        "Storage calls wait on the network, so a few threads overlap them.",
+        default="8",
+    ),
+    Setting(
+        "LOOKOUT_NOTIFICATION_RETENTION_DAYS",
+        "Days a notification delivery record is kept after its last update (whole days, 1 to 3650); the daily "
+        "housekeeping deletes older ones but each endpoint's latest delivery.",
+        default="30",
+    ),
+    Setting(
+        "LOOKOUT_NOTIFY_ALLOW_PRIVATE",
+        "`true` lets notification webhooks go to private (non-global) addresses when the app runs in Azure. "
+        "Link-local and cloud metadata addresses are always refused; locally, loopback and private addresses "
+        "are allowed.",
+        default="false",
+    ),
+    Setting(
         "WEBSITE_HOSTNAME",
         "The app's default host name, set by Azure App Service.",
         read_by="platform",
@@ -228,6 +261,12 @@ class Settings:
     advisory_source: str = "mirror"
     advisory_feeds: tuple[str, ...] = DEFAULT_ADVISORY_FEEDS
     osv_api_url: str = "https://api.osv.dev"
+    analysis_lease_seconds: int = 900
+    notify_allow_private: bool = False
+    in_azure: bool = False
+    analysis_concurrency: int = 2
+    rematch_concurrency: int = 8
+    notification_retention_days: int = 30
 
     @property
     def development(self) -> bool:
@@ -339,6 +378,15 @@ def load(environ: Mapping[str, str] | None = None, local_settings: Path | None =
         advisory_source=_choice("LOOKOUT_ADVISORY_SOURCE", values["LOOKOUT_ADVISORY_SOURCE"], ("mirror", "osv-api")),
         advisory_feeds=_urls("LOOKOUT_ADVISORY_FEEDS", values["LOOKOUT_ADVISORY_FEEDS"]),
         osv_api_url=_urls("LOOKOUT_OSV_API_URL", values["LOOKOUT_OSV_API_URL"])[0],
+        notify_allow_private=_truthy("LOOKOUT_NOTIFY_ALLOW_PRIVATE", values["LOOKOUT_NOTIFY_ALLOW_PRIVATE"]),
+        in_azure=bool(values.get("WEBSITE_HOSTNAME", "").strip())
+        and (values.get("AZURE_FUNCTIONS_ENVIRONMENT") or "Production").lower() != "development",
+        analysis_lease_seconds=_whole("LOOKOUT_ANALYSIS_LEASE_SECONDS", values["LOOKOUT_ANALYSIS_LEASE_SECONDS"],
+                                      high=86400),
+        analysis_concurrency=_whole("LOOKOUT_ANALYSIS_CONCURRENCY", values["LOOKOUT_ANALYSIS_CONCURRENCY"], high=16),
+        rematch_concurrency=_whole("LOOKOUT_REMATCH_CONCURRENCY", values["LOOKOUT_REMATCH_CONCURRENCY"], high=32),
+        notification_retention_days=_whole("LOOKOUT_NOTIFICATION_RETENTION_DAYS",
+                                           values["LOOKOUT_NOTIFICATION_RETENTION_DAYS"], high=3650),
     )
 
 
@@ -346,6 +394,16 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if value.strip() not in choices:
         raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value.strip()
+
+
+def _whole(name: str, value: str, *, high: int) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = 0
+    if not 1 <= number <= high:
+        raise ConfigurationError(f"{name} must be a whole number from 1 to {high}, not {value!r}")
+    return number
 
 
 def _urls(name: str, value: str) -> tuple[str, ...]:

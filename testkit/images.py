@@ -331,24 +331,32 @@ def push_image(
     return PushedImage(repository, tag, digest, len(body), media_type, body, config_digest, config, built, platform)
 
 
-def push_attestation(registry: RegistryServer | RegistryClient, repository: str, subject: PushedImage) -> PushedImage:
-    """Push a buildx-style attestation manifest (an in-toto SBOM statement) for ``subject``, by digest."""
+SPDX_PREDICATE = "https://spdx.dev/Document"
+PROVENANCE_PREDICATE = "https://slsa.dev/provenance/v0.2"
+
+
+def push_attestation(registry: RegistryServer | RegistryClient, repository: str, subject: PushedImage,
+                     predicate_types: Sequence[str] = (SPDX_PREDICATE,)) -> PushedImage:
+    """Push a buildx-style attestation manifest for ``subject``, by digest: one in-toto statement layer per
+    predicate type (by default an SBOM; buildx adds a provenance with ``--provenance``)."""
     client = _client(registry)
-    statement = json.dumps(
+    statements = [json.dumps(
         {
             "_type": "https://in-toto.io/Statement/v0.1",
-            "predicateType": "https://spdx.dev/Document",
+            "predicateType": predicate_type,
             "subject": [{"name": "pkg:docker/example", "digest": {"sha256": subject.digest.hex}}],
-            "predicate": {"spdxVersion": "SPDX-2.3", "name": "sbom"},
+            "predicate": {"spdxVersion": "SPDX-2.3", "name": "sbom"} if predicate_type == SPDX_PREDICATE
+            else {"buildType": "https://mobyproject.org/buildkit@v1"},
         }
-    ).encode()
-    statement_digest = push_blob(client, repository, statement)
+    ).encode() for predicate_type in predicate_types]
+    statement_digests = [push_blob(client, repository, statement) for statement in statements]
+    statement = statements[0]
     config = json.dumps(
         {
             "architecture": "unknown",
             "os": "unknown",
             "config": {},
-            "rootfs": {"type": "layers", "diff_ids": [statement_digest.value]},
+            "rootfs": {"type": "layers", "diff_ids": [d.value for d in statement_digests]},
         }
     ).encode()
     config_digest = push_blob(client, repository, config)
@@ -359,10 +367,11 @@ def push_attestation(registry: RegistryServer | RegistryClient, repository: str,
         "layers": [
             {
                 "mediaType": mediatypes.IN_TOTO,
-                "digest": statement_digest.value,
-                "size": len(statement),
-                "annotations": {"in-toto.io/predicate-type": "https://spdx.dev/Document"},
+                "digest": each_digest.value,
+                "size": len(each),
+                "annotations": {"in-toto.io/predicate-type": predicate_type},
             }
+            for each, each_digest, predicate_type in zip(statements, statement_digests, predicate_types, strict=True)
         ],
     }
     body = json.dumps(document).encode()
@@ -390,12 +399,14 @@ def push_index(
     *,
     with_attestation: bool = True,
     docker: bool = False,
+    attestation_predicates: Sequence[str] = (SPDX_PREDICATE,),
 ) -> PushedIndex:
     """Push an index over ``images`` (already pushed to ``repository``, typically by digest).
 
     With ``with_attestation`` (OCI only) an attestation manifest for the first image is added, as
     buildx does: platform ``unknown/unknown`` and ``vnd.docker.reference.type: attestation-manifest``.
-    ``docker`` pushes a Docker manifest list instead.
+    ``docker`` pushes a Docker manifest list instead. ``attestation_predicates``: the in-toto predicate types of
+    the attestation's statements.
     """
     client = _client(registry)
     for image in images:
@@ -407,7 +418,7 @@ def push_index(
     ]
     attestation = None
     if with_attestation and images and not docker:
-        attestation = push_attestation(client, repository, images[0])
+        attestation = push_attestation(client, repository, images[0], attestation_predicates)
         entries.append(
             {
                 "mediaType": attestation.media_type,

@@ -12,12 +12,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from shared.analysis.model import PlatformAnalysis
+from shared.bases.model import MAX_CHAIN_ENTRIES, MAX_PUBLIC_LISTED, ChainEntry, PublicBase
 from shared.errors import InvalidContinuation
 from shared.images.listing import AdvisoryHit, AdvisorySummary, AffectedImage, PackageOccurrence, Page, RepositorySummary
 from shared.images.model import ImageRecord, PlatformRef, TagRecord
 from shared.intake.jobs import Job
 from shared.integrations.model import Integration
+from shared.notify.model import Delivery, Endpoint
+from shared.policy.config import PolicyConfig
+from shared.policy.highprofile import HighProfileList
+from shared.policy.model import PolicyEvaluation, StoredPolicies
 from shared.store.affected_images import rank
+from shared.vex.model import ImportedVex
 from shared.vulns.packages import PackageKey
 from shared.vulns.purl import parse_purl
 
@@ -283,6 +289,10 @@ class MemoryAffected:
         if hits:
             self.filed[(registry, repository, digest)] = list(hits)
 
+    def file_many(self, filings: Sequence[tuple[str, str, str, Sequence[AdvisoryHit]]]) -> None:
+        for registry, repository, digest, hits in filings:
+            self.file(registry, repository, digest, hits)
+
     def _summaries(self) -> dict[str, AdvisorySummary]:
         images: dict[str, list[tuple[tuple[str, str, str], list[AdvisoryHit]]]] = {}
         for key, hits in self.filed.items():
@@ -366,3 +376,180 @@ class MemoryLeases:
     def release(self, registry: str, repository: str, digest: str, holder: str) -> None:
         if self.leases.get((registry, repository, digest), ("", ""))[0] == holder:
             del self.leases[(registry, repository, digest)]
+
+
+@dataclass
+class MemoryBases:
+    """:class:`~shared.records.BaseRecords` in dicts."""
+
+    chains: dict[str, dict[str, ChainEntry]] = field(default_factory=dict)
+    public: dict[tuple[str, str], PublicBase] = field(default_factory=dict)
+    reads: int = 0
+    """How many chain reads were made (one per :meth:`entries` call)."""
+
+    def file(self, chain: str, entry: ChainEntry) -> None:
+        self.chains.setdefault(chain, {})[entry.identity] = entry
+
+    def unfile(self, chain: str, entry: ChainEntry) -> None:
+        self.chains.get(chain, {}).pop(entry.identity, None)
+
+    def entries(self, chain: str) -> list[ChainEntry]:
+        self.reads += 1
+        return [e for _, e in sorted(self.chains.get(chain, {}).items())][:MAX_CHAIN_ENTRIES]
+
+    def put_public(self, base: PublicBase) -> None:
+        self.public[(base.name, base.tag)] = base
+
+    def get_public(self, name: str, tag: str) -> PublicBase | None:
+        return self.public.get((name, tag))
+
+    def list_public(self, name: str | None = None) -> list[PublicBase]:
+        return [b for key, b in sorted(self.public.items()) if name is None or key[0] == name][:MAX_PUBLIC_LISTED]
+
+    def purge_registry(self, registry: str) -> int:
+        doomed = [(chain, identity) for chain, entries in self.chains.items() for identity, entry in entries.items()
+                  if entry.kind == "image" and entry.registry == registry]
+        for chain, identity in doomed:
+            del self.chains[chain][identity]
+        return len(doomed)
+
+
+@dataclass
+class MemoryVex:
+    """:class:`~shared.records.VexStatements` in a dict, by (registry, id)."""
+
+    documents: dict[tuple[str, str], ImportedVex] = field(default_factory=dict)
+
+    def put(self, vex: ImportedVex) -> None:
+        self.documents[(vex.scope.registry, vex.id)] = vex
+
+    def get(self, registry: str, vex_id: str) -> ImportedVex | None:
+        return self.documents.get((registry, vex_id))
+
+    def list_documents(self, registry: str | None = None) -> list[ImportedVex]:
+        return sorted((v for (r, _), v in self.documents.items() if registry is None or r == registry),
+                      key=lambda v: (v.imported, v.id))
+
+    def for_repository(self, registry: str, repository: str) -> list[ImportedVex]:
+        return [v for v in self.list_documents(registry) if v.scope.repository in ("", repository)]
+
+    def delete(self, registry: str, vex_id: str) -> None:
+        self.documents.pop((registry, vex_id), None)
+
+    def purge_registry(self, registry: str) -> int:
+        doomed = [key for key in self.documents if key[0] == registry]
+        for key in doomed:
+            del self.documents[key]
+        return len(doomed)
+
+
+@dataclass
+class MemoryPolicyResults:
+    """:class:`~shared.records.PolicyResults` in a dict, by (registry, repository, digest)."""
+
+    stored: dict[tuple[str, str, str], StoredPolicies] = field(default_factory=dict)
+
+    def get(self, registry: str, repository: str, digest: str) -> StoredPolicies | None:
+        return self.stored.get((registry, repository, digest))
+
+    def put(self, registry: str, repository: str, digest: str, evaluation: PolicyEvaluation) -> PolicyEvaluation | None:
+        existing = self.stored.get((registry, repository, digest))
+        before = existing.current if existing is not None else None
+        previous = existing.previous if existing is not None else None
+        if before is not None and not evaluation.same_results(before):
+            previous = before
+        self.stored[(registry, repository, digest)] = StoredPolicies(evaluation, previous)
+        return before
+
+    def delete(self, registry: str, repository: str, digest: str) -> None:
+        self.stored.pop((registry, repository, digest), None)
+
+    def purge_registry(self, registry: str) -> None:
+        self.stored = {k: v for k, v in self.stored.items() if k[0] != registry}
+
+
+@dataclass
+class MemoryPolicyConfigs:
+    """:class:`~shared.records.PolicyConfigs` in dicts."""
+
+    configs: dict[tuple[str, str | None], PolicyConfig] = field(default_factory=dict)
+    listed: HighProfileList | None = None
+
+    def get(self, integration_id: str, repository: str | None) -> PolicyConfig | None:
+        return self.configs.get((integration_id, repository))
+
+    def put(self, integration_id: str, repository: str | None, config: PolicyConfig, when: str) -> None:
+        self.configs[(integration_id, repository)] = config
+
+    def delete(self, integration_id: str, repository: str | None) -> None:
+        self.configs.pop((integration_id, repository), None)
+
+    def list(self, integration_id: str) -> dict[str | None, PolicyConfig]:
+        return {r: c for (i, r), c in self.configs.items() if i == integration_id}
+
+    def high_profile(self) -> HighProfileList | None:
+        return self.listed
+
+    def set_high_profile(self, value: HighProfileList) -> None:
+        self.listed = value
+
+    def purge_integration(self, integration_id: str) -> int:
+        doomed = [key for key in self.configs if key[0] == integration_id]
+        for key in doomed:
+            del self.configs[key]
+        return len(doomed)
+
+
+@dataclass
+class MemoryEndpoints:
+    """:class:`~shared.records.NotificationEndpoints` in a dict, by (integration id, endpoint id)."""
+
+    endpoints: dict[tuple[str, str], Endpoint] = field(default_factory=dict)
+
+    def get(self, integration_id: str, endpoint_id: str) -> Endpoint | None:
+        return self.endpoints.get((integration_id, endpoint_id))
+
+    def list(self, integration_id: str) -> list[Endpoint]:
+        return sorted((e for (i, _), e in self.endpoints.items() if i == integration_id), key=lambda e: (e.created, e.id))
+
+    def put(self, endpoint: Endpoint) -> None:
+        self.endpoints[(endpoint.integration_id, endpoint.id)] = endpoint
+
+    def delete(self, integration_id: str, endpoint_id: str) -> None:
+        self.endpoints.pop((integration_id, endpoint_id), None)
+
+    def purge_integration(self, integration_id: str) -> int:
+        doomed = [key for key in self.endpoints if key[0] == integration_id]
+        for key in doomed:
+            del self.endpoints[key]
+        return len(doomed)
+
+
+@dataclass
+class MemoryDeliveries:
+    """:class:`~shared.records.NotificationDeliveries` in dicts: the deliveries by (endpoint id, delivery id) and
+    each endpoint's latest."""
+
+    deliveries: dict[tuple[str, str], Delivery] = field(default_factory=dict)
+    last: dict[str, Delivery] = field(default_factory=dict)
+
+    def get(self, endpoint_id: str, delivery_id: str) -> Delivery | None:
+        return self.deliveries.get((endpoint_id, delivery_id))
+
+    def latest(self, endpoint_id: str) -> Delivery | None:
+        return self.last.get(endpoint_id)
+
+    def put(self, delivery: Delivery) -> None:
+        self.deliveries[(delivery.endpoint_id, delivery.id)] = delivery
+        self.last[delivery.endpoint_id] = delivery
+
+    def delete_all(self, endpoint_id: str) -> None:
+        self.deliveries = {k: d for k, d in self.deliveries.items() if k[0] != endpoint_id}
+        self.last.pop(endpoint_id, None)
+
+    def prune(self, updated_before: str) -> int:
+        kept = {(d.endpoint_id, d.id) for d in self.last.values()}
+        doomed = [k for k, d in self.deliveries.items() if d.updated < updated_before and k not in kept]
+        for key in doomed:
+            del self.deliveries[key]
+        return len(doomed)

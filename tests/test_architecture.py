@@ -21,12 +21,14 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "base": ("shared", "shared.settings", "shared.errors", "shared.clock", "shared.logs", "shared.secrets",
              "shared.retry"),
     "library": ("shared.registry", "shared.analysis", "shared.images", "shared.vulns", "shared.intake",
-                "shared.integrations", "shared.dashboard"),
+                "shared.integrations", "shared.dashboard", "shared.bases", "shared.vex", "shared.notify", "shared.policy"),
     "seams": ("shared.records",),
     "store": ("shared.store",),
     "services": ("shared.intake.webhook", "shared.intake.housekeeping", "shared.intake.reconcile",
                  "shared.integrations.service",
-                 "shared.vulns.service", "shared.worker", "shared.api"),
+                 "shared.vulns.service", "shared.worker", "shared.api", "shared.bases.service",
+                 "shared.vex.service", "shared.notify.service", "shared.vex.scoped",
+                 "shared.policy.service"),
     "composition": ("shared.wiring",),
     "entry": ("shared.cli", "functions", "function_app", "devhost"),
 }
@@ -43,6 +45,10 @@ LIBRARY_ORDER: dict[str, frozenset[str]] = {
     "shared.intake": frozenset({"shared.registry"}),
     "shared.integrations": frozenset({"shared.registry"}),
     "shared.dashboard": frozenset(),
+    "shared.bases": frozenset({"shared.analysis", "shared.images", "shared.registry", "shared.vulns"}),
+    "shared.vex": frozenset({"shared.analysis", "shared.images", "shared.registry", "shared.vulns"}),
+    "shared.notify": frozenset({"shared.analysis", "shared.images", "shared.registry", "shared.vulns", "shared.policy"}),
+    "shared.policy": frozenset({"shared.analysis", "shared.images", "shared.registry", "shared.vulns"}),
 }
 """Inside the library layer: which other library packages each package may import."""
 

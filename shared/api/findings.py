@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.api.image_lookup import find_record
+from shared.bases.origins import annotate, image_split
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.images.model import PlatformRef
 from shared.records import ImageRecords, ReportRecords
@@ -15,7 +16,12 @@ def image_vulnerabilities(
     images: ImageRecords, reports: ReportRecords, registry: object, repository: object, reference: object,
     severity: str | None = None, fixable: str | None = None,
 ) -> dict[str, Any]:
-    """``{"registry", "repository", "digest", "tags", "vulnerabilities", "fixable", "platforms": [report...]}``.
+    """``{"registry", "repository", "digest", "tags", "vulnerabilities", "fixable", "platforms": [report...],
+    "origin_counts"}``.
+
+    Each platform report carries its detected ``base``, ``origin_counts`` and each finding's ``origin``
+    (``base`` or ``image``; see :func:`shared.bases.origins.annotate`); the image's ``origin_counts`` split
+    its findings the same way (null when no platform has a detected base).
 
     ``severity`` is a comma-separated list of levels (``critical,high``) and ``fixable`` ``true`` to
     keep only findings with a fixed version; the per-platform ``counts`` stay those of the whole
@@ -30,10 +36,12 @@ def image_vulnerabilities(
     if fixable not in (None, "", "true", "false"):
         raise InvalidInput("'fixable' must be true or false")
     platforms = []
+    whole: list[dict[str, Any]] = []
     for platform in record.platforms:
         report = reports.get(PlatformRef(record.registry, record.repository, platform.digest))
         if report is None:
             raise NotFound(f"no vulnerability report for platform {platform.platform} ({platform.digest}) yet")
+        whole.append(dict(annotate(report, platform)))
         report["findings"] = [
             f for f in report.get("findings", [])
             if level_of(finding_from_json(f)) in levels and (fixable != "true" or f.get("fixable"))
@@ -47,5 +55,6 @@ def image_vulnerabilities(
         "vulnerabilities": dict(record.vulnerabilities),
         "fixable": record.fixable,
         "platforms": platforms,
+        "origin_counts": image_split(whole),
     }
 

@@ -56,6 +56,8 @@ def image_json(record: ImageRecord, tags: list[str]) -> dict[str, Any]:
         "error": {"code": record.error_code, "message": record.error} if record.error_code else None,
         "vulnerabilities": dict(record.vulnerabilities),
         "fixable": record.fixable,
+        "policy": dict(record.policy),
+        "attestations": list(record.attestations) if record.attestations is not None else None,
         "warnings": list(dict.fromkeys(w for p in record.platforms for w in p.advisory_warnings)),
         "platforms": [p.to_json() for p in record.platforms],
         "event_time": record.event_time,

@@ -153,6 +153,30 @@ def registry_report(args: argparse.Namespace, *, stdin: TextIO, stderr: TextIO,
     return report
 
 
+def with_origins(text: str, report: ImageReport, args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """``text`` (the stored report printed as ``args.format``) with the detected base and the split of the findings
+    into those from the base and those the image added (:mod:`shared.cli.bases`): an ``origin`` per finding and a
+    ``base`` and ``origin_counts`` per platform in JSON, a few lines per platform after the table. Unchanged for
+    SARIF, for an image without a detected base, or when the app cannot say."""
+    from shared.cli.bases import add_origins, origin_text, stored_origins
+    from shared.vulns.report import image_json
+
+    if args.format == "sarif":
+        return text
+    client = ApiClient(base_url=args.api or environ.get(URL_ENV, ""), key=args.key or environ.get(KEY_ENV) or None)
+    query = {"registry": Reference.parse(args.reference).registry,
+             "repository": Reference.parse(args.reference).repository, "reference": report.digest}
+    try:
+        origins = stored_origins(client, query)
+    except (ApiUnreachable, ApiFailure):
+        return text
+    if not any(known.get("base") for known in origins.values()):
+        return text
+    if args.format == "json":
+        return json.dumps(add_origins(json.loads(text), origins), indent=2) + "\n"
+    return text + origin_text(image_json(report), origins)
+
+
 def run(
     args: argparse.Namespace,
     *,
@@ -167,14 +191,17 @@ def run(
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     environ = os.environ if environ is None else environ
     levels = parse_levels(args.severity) if args.severity else None
-    report = stored_report(args, stderr=stderr, environ=environ)
+    report = stored = stored_report(args, stderr=stderr, environ=environ)
     if report is None:
         report = registry_report(args, stdin=stdin, stderr=stderr, environ=environ)
     for platform in report.platforms:
         _note(stderr, f"packages of {platform.platform} have no OSV ecosystem", platform.match.skipped)
         _note(stderr, f"packages of {platform.platform} could not be fully evaluated", platform.match.problems)
     report = select_image(report, levels=levels, fixable=args.fixable)
-    stdout.write(render(report, args.format))
+    text = render(report, args.format)
+    if stored is not None:
+        text = with_origins(text, report, args, environ)
+    stdout.write(text)
     stdout.flush()
     return EXIT_VULNERABLE if args.exit_code and report.finding_count else 0
 

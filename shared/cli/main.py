@@ -6,7 +6,8 @@ running Lookout over its API), ``analyze`` and ``cves`` (an image's SBOM and vul
 from its registry), ``advisories`` (the offline advisory mirror), ``reconcile`` (the sweep that
 catches registry events Event Grid never delivered) and ``listings rebuild`` (file images analyzed
 before the listing indexes existed); ``images``, ``quickview``, ``sbom``, ``compare``
-and ``vulns`` read a running Lookout's stored results over its API. Exit codes: 0 success, 1 failure, 2 usage error, 3 the API is
+and ``vulns`` read a running Lookout's stored results over its API; ``policy`` an image's policy results (and
+their configuration, the high-profile list). Exit codes: 0 success, 1 failure, 2 usage error, 3 the API is
 unreachable.
 """
 
@@ -20,6 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shared.cli import advisories, analyze, compare, cves, images, listings, manage, quickview, reconcile, sbom, vulns
+from shared.cli import bases as base_images
+from shared.cli import notifications as notification_endpoints
+from shared.cli import policy as image_policy
+from shared.cli import recommendations as base_recommendations
+from shared.cli import vex as vex_documents
 from shared.cli.api import ApiUnreachable
 from shared.errors import InvalidInput, LookoutError
 from shared.secrets import generate_key
@@ -75,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     sbom.add_parser(commands)
     compare.add_parser(commands)
     vulns.add_parser(commands)
+    notification_endpoints.add_parser(commands)
+    image_policy.add_parser(commands)
+    vex_documents.add_parser(commands)
+    base_images.add_parser(commands)
+    base_recommendations.add_parser(commands)
     return parser
 
 

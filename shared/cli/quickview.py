@@ -9,7 +9,10 @@ ecosystem checked against no advisories, and the ``--top`` fixable findings, mos
 by CVSS score), with their fixed versions. A finding on several platforms is listed once.
 
 ``--json`` prints ``{"image", "base_image", "vulnerabilities", "platforms", "snapshot", "warnings",
-"top_fixable"}`` (see :func:`quickview_json`). Exit codes: 0; 1 when the image has no results (its
+"top_fixable"}`` (see :func:`quickview_json`). The base image is the one Lookout detected by its layers when
+there is one (with ``rebuild needed`` when its tag has moved on); the counts are then split into those
+``from the base`` and those ``added by image`` (``origin_counts``, and an ``origin`` per top finding).
+Exit codes: 0; 1 when the image has no results (its
 analysis failed or is pending: what is known is still printed); 2 for a malformed reference; 3 when
 the API is unreachable.
 """
@@ -23,7 +26,7 @@ from typing import Any
 
 from shared.cli.api import ApiFailure, api_options, client_of, image_label, image_query
 from shared.cli.manage import EXIT_FAILED, EXIT_OK
-from shared.cli.output import Cell, Screen, Styled, moment, severity
+from shared.cli.output import Cell, Screen, Styled, counts_cell, moment, severity
 from shared.errors import InvalidInput
 from shared.registry.reference import Reference
 
@@ -44,8 +47,15 @@ def level_of(finding: Mapping[str, Any]) -> str:
     return rating if rating in LEVELS else "unknown"
 
 
-def base_image(image: Mapping[str, Any]) -> dict[str, str] | None:
-    """``{"name", "digest"}`` of the base image the platforms' config labels name; None when none does."""
+def base_image(image: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``{"name", "digest", "layers", "current_digest"}`` of the base image Lookout detected by its layers (the first
+    platform's that has one), else ``{"name", "digest"}`` of the one the platforms' config labels name; None when
+    neither is known."""
+    for platform in image.get("platforms", []):
+        detected = platform.get("base")
+        if detected:
+            return {"name": str(detected["name"]), "digest": str(detected["digest"]), "layers": detected["layers"],
+                    "current_digest": detected.get("current_digest")}
     for platform in image.get("platforms", []):
         labels = platform.get("labels") or {}
         name, digest = labels.get(BASE_NAME_LABEL, ""), labels.get(BASE_DIGEST_LABEL, "")
@@ -71,6 +81,8 @@ def top_fixable(reports: Sequence[Mapping[str, Any]], top: int) -> list[dict[str
                                "installed_version": finding["installed_version"],
                                "fixed_versions": list(finding.get("fixed_versions", [])),
                                "platforms": [report["platform"]]}
+                if finding.get("origin"):
+                    merged[key]["origin"] = finding["origin"]
             elif report["platform"] not in entry["platforms"]:
                 entry["platforms"].append(report["platform"])
     ranked = sorted(merged.values(), key=lambda f: (LEVELS.index(f["severity"]), -(f["score"] or -1.0), f["id"],
@@ -79,7 +91,7 @@ def top_fixable(reports: Sequence[Mapping[str, Any]], top: int) -> list[dict[str
 
 
 def quickview_json(reference: Reference, image: Mapping[str, Any], reports: Sequence[Mapping[str, Any]] | None,
-                   top: int) -> dict[str, Any]:
+                   top: int, origin_counts: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The quickview document.
 
     ``image``: ``registry``, ``repository``, ``reference`` (as asked), ``digest``, ``tags``, ``status``,
@@ -112,6 +124,7 @@ def quickview_json(reference: Reference, image: Mapping[str, Any], reports: Sequ
         "snapshot": platforms[0]["snapshot"] if platforms else "",
         "warnings": list(dict.fromkeys(w for p in platforms for w in p["warnings"])),
         "top_fixable": top_fixable(reports or [], top),
+        **({"origin_counts": dict(origin_counts)} if origin_counts else {}),
     }
 
 
@@ -140,6 +153,9 @@ def show(screen: Screen, view: Mapping[str, Any]) -> None:
     if view["base_image"]:
         base = view["base_image"]
         fields.append(("base image", "@".join(part for part in (base["name"], base["digest"]) if part)))
+        if base.get("current_digest"):
+            fields.append(("base update", Styled.of(f"rebuild needed: the tag now points at {base['current_digest']}",
+                                                    "bold red")))
     if view["snapshot"]:
         fields.append(("advisories", view["snapshot"]))
     screen.fields(fields)
@@ -151,6 +167,10 @@ def show(screen: Screen, view: Mapping[str, Any]) -> None:
         screen.table(["SEVERITY", "COUNT", "BAR"],
                      [(severity(level), str(counts[level]), severity(level, bar(counts[level], largest)))
                       for level in LEVELS], numeric=("COUNT",))
+        if view.get("origin_counts"):
+            split = view["origin_counts"]
+            screen.fields([("from the base", counts_cell(split["base"])),
+                           ("added by image", counts_cell(split["image"]))])
     platforms = view["platforms"]
     types = sorted({kind for p in platforms for kind in p["packages"]})
     if types:
@@ -189,6 +209,7 @@ def cmd_quickview(args: argparse.Namespace) -> int:
     reference = Reference.parse(args.image)
     client, screen, subject = client_of(args), Screen(), image_label(reference)
     reports: list[dict[str, Any]] | None = None
+    origin_counts: dict[str, Any] | None = None
     problem = ""
     with screen.waiting(f"reading {subject}"):
         image = client.get("images", image_query(reference), subject=subject)
@@ -196,11 +217,12 @@ def cmd_quickview(args: argparse.Namespace) -> int:
             found = client.get("images/vulnerabilities", {**image_query(reference), "reference": image["digest"],
                                                           "fixable": "true"}, subject=subject)
             reports = list(found["platforms"])
+            origin_counts = found.get("origin_counts")
         except ApiFailure as exc:
             if exc.status != 409:
                 raise
             problem = exc.message
-    view = quickview_json(reference, image, reports, args.top)
+    view = quickview_json(reference, image, reports, args.top, origin_counts)
     if args.json:
         screen.json(view)
     else:

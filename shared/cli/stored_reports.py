@@ -20,7 +20,7 @@ from shared.errors import InvalidInput
 from shared.registry.reference import Reference
 from shared.vulns.matching import Coverage, Finding, MatchReport, SeverityCounts
 from shared.vulns.problems import Problem
-from shared.vulns.report import LEVELS, ImageReport, PlatformReport, finding_from_json
+from shared.vulns.report import LEVELS, ImageReport, PlatformReport, finding_from_json, suppressions_from_json
 
 
 def problem_from_json(value: Mapping[str, Any]) -> Problem:
@@ -61,7 +61,8 @@ def platform_report(stored: Mapping[str, Any], analysis: PlatformAnalysis | None
         )
         os = OSInfo.from_json(stored["os"]) if stored.get("os") else None
         packages = analysis.packages if analysis is not None else located_packages(stored, findings)
-        return PlatformReport(str(stored["platform"]), str(stored["digest"]), os, match, packages)
+        return PlatformReport(str(stored["platform"]), str(stored["digest"]), os, match, packages,
+                              suppressions_from_json(stored.get("findings", [])))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidInput(f"not a stored vulnerability report: {type(exc).__name__} {exc}") from None
 

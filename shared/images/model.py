@@ -131,6 +131,11 @@ class ImageRecord:
     (a tombstone: the registry deleted the manifest at ``event_time``; never shown by the API).
     ``event_time`` is the time of the event that last changed the record, used to order pushes and
     deletes that arrive out of order.
+
+    ``attestations`` are the in-toto predicate types of the attestation manifests the pushed index carries
+    (:attr:`~shared.registry.image.InspectedImage.attestations`; empty for a plain manifest), None when the
+    image was recorded before Lookout looked at them. ``policy`` counts the image's policy results by
+    outcome (``pass``, ``fail``, ``unknown``; see :mod:`shared.policy`), empty before any evaluation.
     """
 
     registry: str
@@ -149,6 +154,8 @@ class ImageRecord:
     error: str | None = None
     vulnerabilities: dict[str, int] = field(default_factory=dict)
     fixable: int = 0
+    attestations: tuple[str, ...] | None = None
+    policy: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,20 @@ from shared.integrations.model import Integration, is_loopback, normalize_regist
 from shared.integrations.template import TOKEN_NAME, cleanup_commands, registry_template_inputs
 from shared.records import (
     AffectedImages,
+    BaseRecords,
     ImageRecords,
     IntegrationRecords,
     JobSink,
+    NotificationDeliveries,
+    NotificationEndpoints,
     PackageOccurrences,
+    PolicyConfigs,
+    PolicyResults,
     ReportRecords,
     RepositoryActivations,
     RepositorySummaries,
     SbomRecords,
+    VexStatements,
 )
 from shared.registry.auth import Credentials
 from shared.registry.catalog import list_repositories
@@ -85,6 +91,10 @@ class Integrations:
     the app; ``allow_insecure_registries`` lets plain-HTTP registries off this machine be integrated.
     ``summaries``, ``affected`` and ``packages`` are the listing indexes that activation and removal keep
     current; the app always has them (None only where a caller needs none of the listings).
+
+    ``policy_configs``, ``vex``, ``endpoints`` and ``deliveries`` hold what was configured for the
+    integration, and ``policy_results`` and ``bases`` what was derived from its images; removal deletes
+    them (see :meth:`remove`). The app always has them too (None: a caller that keeps none of them).
     """
 
     records: IntegrationRecords
@@ -99,6 +109,12 @@ class Integrations:
     summaries: RepositorySummaries | None = None
     affected: AffectedImages | None = None
     packages: PackageOccurrences | None = None
+    policy_results: PolicyResults | None = None
+    policy_configs: PolicyConfigs | None = None
+    vex: VexStatements | None = None
+    bases: BaseRecords | None = None
+    endpoints: NotificationEndpoints | None = None
+    deliveries: NotificationDeliveries | None = None
 
     def get(self, integration_id: str) -> Integration:
         """The integration; :class:`NotFound` when there is none with that id."""
@@ -268,7 +284,9 @@ class Integrations:
         """Activate (and backfill) or deactivate ``repositories``: a name, a list of names, or ``"*"`` for all.
 
         Activation queues a backfill job per repository, which analyzes its latest image at once.
-        Deactivation stops analysis of new pushes; existing results stay.
+        Deactivation stops analysis of new pushes; existing results stay, and so does everything set for
+        the repository (its policy configuration, the VEX documents scoped to it or its images), so that
+        activating it again picks up where it was.
         """
         if not isinstance(enabled, bool):
             raise InvalidInput("'enabled' must be true or false")
@@ -302,39 +320,68 @@ class Integrations:
         return {"integration": integration.id, "repositories": results, "note": note}
 
     def remove(self, integration_id: str, purge: bool, actor: str = "unknown") -> dict[str, Any]:
-        """Remove the integration and its repository settings (``purge``: its analyses too).
+        """Remove the integration, everything configured for it and (``purge``) everything analyzed for it.
 
-        Without ``purge`` the analyses and their listings stay, every repository shown as deactivated;
-        with it the images leave every listing. Deliveries to its webhook URL are refused from then on.
-        The answer lists the Azure resources that remain on the registry side and the commands that
-        delete them.
+        Always removed: its repository settings, its policy configurations, its notification endpoints
+        (encrypted URLs and secrets) with their delivery records, and the VEX documents scoped to its
+        registry (they would otherwise go on applying to a registry integrated again, with no integration
+        to list or remove them through). With ``purge`` also every image record, tag, SBOM, report,
+        policy result and layer-chain entry of its registry, and its images leave every listing; without
+        it the analyses and their listings stay (as last matched), every repository shown as deactivated.
+
+        Every step is idempotent and keyed by the integration's id or registry, and the integration's
+        record is deleted last: a removal that fails partway leaves the integration in place, and
+        running it again completes it. Deliveries to its webhook URL are refused from then on. The
+        answer lists what was deleted, the Azure resources that remain on the registry side and the
+        commands that delete them.
         """
         integration = self.get(integration_id)
         self.repositories.delete_all(integration.id)
+        configs = self.policy_configs.purge_integration(integration.id) if self.policy_configs is not None else 0
+        endpoints = self._purge_endpoints(integration.id)
+        documents = self.vex.purge_registry(integration.registry) if self.vex is not None else 0
         purged = 0
         if purge:
             for index in (self.affected, self.packages, self.summaries):
                 if index is not None:
                     index.purge_registry(integration.registry)
+            if self.bases is not None:
+                self.bases.purge_registry(integration.registry)
+            if self.policy_results is not None:
+                self.policy_results.purge_registry(integration.registry)
             purged = self.images.purge_registry(integration.registry)
             self.sboms.purge_registry(integration.registry)
             self.reports.purge_registry(integration.registry)
         else:
             self._deactivate_summaries(integration.registry)
         self.records.delete(integration.id)
-        log.warning("integration %s (%s) removed by %s; purge=%s, %d images deleted", integration.id,
-                    integration.registry, actor, purge, purged)
+        log.warning("integration %s (%s) removed by %s; purge=%s, %d images, %d notification endpoints, "
+                    "%d VEX documents and %d policy configurations deleted", integration.id, integration.registry,
+                    actor, purge, purged, endpoints, documents, configs)
         return {
             "removed": integration.id,
             "registry": integration.registry,
             "images_deleted": purged,
             "analyses_kept": not purge,
+            "notification_endpoints_deleted": endpoints,
+            "vex_documents_deleted": documents,
+            "policy_configurations_deleted": configs,
             "remaining_azure_resources": [
                 f"the registry token {TOKEN_NAME} on {integration.registry}",
                 "the Event Grid system topic docker-scout-repository and its webhook subscription",
             ],
             "cleanup_commands": cleanup_commands(integration.registry),
         }
+
+    def _purge_endpoints(self, integration_id: str) -> int:
+        """Delete the integration's notification endpoints, each one's delivery records first (a retry still finds
+        the endpoints whose records are left); how many endpoints."""
+        if self.endpoints is None:
+            return 0
+        if self.deliveries is not None:
+            for endpoint in self.endpoints.list(integration_id):
+                self.deliveries.delete_all(endpoint.id)
+        return self.endpoints.purge_integration(integration_id)
 
     def _deactivate_summaries(self, registry: str) -> None:
         """Show every repository of ``registry`` as deactivated (its settings are gone)."""

@@ -19,6 +19,10 @@ from shared.registry.model import Descriptor, Manifest, is_attestation
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 MAX_PLATFORMS = 64
 MAX_LAYERS = 512
+MAX_ATTESTATION_LAYERS = 64
+"""How many statements of one attestation manifest are looked at (buildx writes one or two)."""
+PREDICATE_TYPE_ANNOTATION = "in-toto.io/predicate-type"
+"""The annotation of an attestation manifest's layer naming the in-toto predicate type of its statement."""
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,18 @@ class MalformedImage(LookoutError):
 
 @dataclass(frozen=True)
 class InspectedImage:
-    """The pushed manifest and the platform images it stands for (one for a plain manifest)."""
+    """The pushed manifest and the platform images it stands for (one for a plain manifest).
+
+    ``attestations`` are the in-toto predicate types (``https://spdx.dev/Document``,
+    ``https://slsa.dev/provenance/v0.2`` ...) of the statements the index's attestation manifests carry,
+    sorted, each once; empty for a plain manifest and for an index without attestation manifests.
+    """
 
     digest: str
     media_type: str
     size: int
     platforms: tuple[PlatformImage, ...]
+    attestations: tuple[str, ...] = ()
 
 
 def inspect_image(client: RegistryClient, repository: str, digest: str) -> InspectedImage:
@@ -81,15 +91,38 @@ def inspect_image(client: RegistryClient, repository: str, digest: str) -> Inspe
     :class:`MalformedImage` (permanent).
     """
     manifest = client.get_manifest(repository, digest)
+    attestations: tuple[str, ...] = ()
     if manifest.is_index:
         children = [c for c in manifest.children() if not is_attestation(c)]
         if len(children) > MAX_PLATFORMS:
             raise ImageTooLarge(f"index lists {len(children)} platforms; the limit is {MAX_PLATFORMS}")
         platforms = tuple(_platform(client, repository, client.get_manifest(repository, c.digest), c) for c in children)
+        attestations = _attestations(client, repository, [c for c in manifest.children() if is_attestation(c)])
     else:
         platforms = (_platform(client, repository, manifest, None),)
     return InspectedImage(digest=str(manifest.digest), media_type=manifest.media_type, size=len(manifest.raw),
-                          platforms=platforms)
+                          platforms=platforms, attestations=attestations)
+
+
+def _attestations(client: RegistryClient, repository: str, listed: list[Descriptor]) -> tuple[str, ...]:
+    """The predicate types the attestation manifests ``listed`` in an index declare on their layers (at most
+    :data:`MAX_PLATFORMS` manifests and :data:`MAX_ATTESTATION_LAYERS` layers each are read).
+
+    An attestation manifest that is not an image manifest names nothing. Registry errors are raised as the
+    client raises them.
+    """
+    if len(listed) > MAX_PLATFORMS:
+        raise ImageTooLarge(f"index lists {len(listed)} attestation manifests; the limit is {MAX_PLATFORMS}")
+    found: set[str] = set()
+    for descriptor in listed:
+        attestation = client.get_manifest(repository, descriptor.digest)
+        if attestation.is_index:
+            continue
+        for layer in attestation.layers[:MAX_ATTESTATION_LAYERS]:
+            predicate = layer.annotations.get(PREDICATE_TYPE_ANNOTATION, "").strip()
+            if predicate and len(predicate) <= 200:
+                found.add(predicate)
+    return tuple(sorted(found))
 
 
 def _platform(client: RegistryClient, repository: str, manifest: Manifest, listed: Descriptor | None) -> PlatformImage:

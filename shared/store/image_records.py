@@ -92,6 +92,10 @@ def _to_entity(record: ImageRecord) -> dict[str, Any]:
             entity[name] = value
     put_json(entity, "platforms", [p.to_json() for p in record.platforms])
     put_json(entity, "vulnerabilities", record.vulnerabilities)
+    if record.attestations is not None:
+        put_json(entity, "attestations", list(record.attestations))
+    if record.policy:
+        put_json(entity, "policy", record.policy)
     return entity
 
 
@@ -99,6 +103,9 @@ def _from_entity(entity: dict[str, Any]) -> ImageRecord:
     values = {name: entity[name] for name in _SCALARS if name in entity}
     platforms = tuple(PlatformRecord.from_json(p) for p in get_json(entity, "platforms", []))
     vulnerabilities = {str(k): int(v) for k, v in (get_json(entity, "vulnerabilities", {}) or {}).items()}
+    attestations = get_json(entity, "attestations")
+    values["attestations"] = tuple(str(a) for a in attestations) if isinstance(attestations, list) else None
+    values["policy"] = {str(k): int(v) for k, v in (get_json(entity, "policy", {}) or {}).items()}
     return ImageRecord(digest=entity["RowKey"], platforms=platforms, vulnerabilities=vulnerabilities, **values)
 
 

@@ -58,7 +58,7 @@ from urllib.parse import urlsplit
 
 from shared.vulns.errors import InvalidAdvisory, InvalidVersion
 from shared.vulns.model import Advisory
-from shared.vulns.parse import parse_advisory
+from shared.vulns.parse import json_kind, parse_advisory
 from shared.vulns.problems import Problem
 from shared.vulns.versions import DEBIAN
 
@@ -195,7 +195,7 @@ def _package(source: str, issues: Any, origin: str, tally: Counter[str]) -> Iter
         yield Problem("invalid-advisory", f"{source[:100]!r} is not a Debian source package name", origin)
         return
     if not isinstance(issues, Mapping):
-        yield Problem("invalid-advisory", f"the entry of package {source} must be an object, not {_kind(issues)}", origin)
+        yield Problem("invalid-advisory", f"the entry of package {source} must be an object, not {json_kind(issues)}", origin)
         return
     for issue, entry in issues.items():
         tally["issues"] += 1
@@ -213,14 +213,14 @@ def _issue(source: str, cve: str, entry: Any, origin: str, tally: Counter[str]) 
         return Problem("invalid-advisory", f"{source} {cve}: {message}", origin, record_id)
 
     if not isinstance(entry, Mapping):
-        yield problem(f"the issue must be an object, not {_kind(entry)}")
+        yield problem(f"the issue must be an object, not {json_kind(entry)}")
         return
     releases = entry.get("releases")
     description = entry.get("description")
     scope = entry.get("scope")
     bug = entry.get("debianbug")
     if not isinstance(releases, Mapping):
-        yield problem(f"releases must be an object, not {_kind(releases)}")
+        yield problem(f"releases must be an object, not {json_kind(releases)}")
         return
     checks = {
         "description": description is None or isinstance(description, str),
@@ -275,16 +275,16 @@ def _issue(source: str, cve: str, entry: Any, origin: str, tally: Counter[str]) 
 def _release(source: str, codename: str, major: str, release: Any, tally: Counter[str]) -> dict[str, Any] | str | None:
     """The ``affected`` entry of one release; ``None`` when it is left out; a message when malformed."""
     if not isinstance(release, Mapping):
-        return f"the release must be an object, not {_kind(release)}"
+        return f"the release must be an object, not {json_kind(release)}"
     status = release.get("status")
     urgency = release.get("urgency", "not yet assigned")
     fixed = release.get("fixed_version")
     if not isinstance(status, str):
-        return f"status must be a string, not {_kind(status)}"
+        return f"status must be a string, not {json_kind(status)}"
     if not isinstance(urgency, str):
-        return f"urgency must be a string, not {_kind(urgency)}"
+        return f"urgency must be a string, not {json_kind(urgency)}"
     if fixed is not None and not isinstance(fixed, str):
-        return f"fixed_version must be a string, not {_kind(fixed)}"
+        return f"fixed_version must be a string, not {json_kind(fixed)}"
     word = urgency.strip().rstrip("*").strip().lower() or "not yet assigned"
     if status == "undetermined":
         tally["undetermined"] += 1
@@ -322,20 +322,6 @@ def _most_urgent(words: list[str]) -> str:
     """The most severe of ``words`` by :data:`_URGENCY_ORDER`; other words after those, by name."""
     return min(words, key=lambda w: (_URGENCY_ORDER.index(w) if w in _URGENCY_ORDER else len(_URGENCY_ORDER), w))
 
-
-def _kind(value: Any) -> str:
-    """The JSON kind of ``value``, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object" if isinstance(value, Mapping) else type(value).__name__
 
 
 class _Malformed(Exception):

@@ -21,6 +21,13 @@ The JSON forms are a contract (the command line prints them, the HTTP API serves
   a ``warnings`` sentence for each ecosystem checked against no advisories — never a silent zero —
   and the ``problems`` and ``skipped`` packages (see :func:`problem_json`).
 
+A finding a VEX statement suppresses (:class:`Suppression`, set by :func:`shared.vex.apply.apply_vex`)
+stays among the findings, shown, with a ``suppressed`` object (``status``, ``justification``,
+``statement``, ``source``, ``scope``; the key is present only on suppressed findings), but it is
+left out of every count and of the fixable count; a platform with suppressed findings says how many
+in ``suppressed`` (present only when there are some). The table marks them ``[VEX <status>]`` and
+says how many were suppressed, with each one's justification.
+
 Ratings are those of :mod:`shared.vulns.severity`; a finding rated ``none`` counts, and is
 selected, as ``low``. Every form says where a rating came from: the JSON has the CVSS ``score`` and
 ``vector``, the ``source`` record and the ``origin``; the table shows ``high 7.5 (GHSA-…)`` for a
@@ -30,7 +37,7 @@ CVSS rating and ``medium (GitHub GHSA-…)`` or ``low (Debian urgency DEBIAN-CVE
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -57,15 +64,69 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """Why a finding is not counted: the VEX statement that says it does not apply.
+
+    ``status`` as the document wrote it (OpenVEX ``not_affected`` or ``fixed``; CycloneDX
+    ``not_affected``, ``resolved``, ``resolved_with_pedigree`` or ``false_positive``);
+    ``justification`` its label (possibly empty); ``statement`` the impact statement or detail text
+    (possibly empty); ``source`` the document and the statement in it (``openvex <id> statements[2]``);
+    ``scope`` where the statement was imported (``integration <id>``, ``repository <name>``,
+    ``image <digest>``).
+    """
+
+    status: str
+    justification: str
+    statement: str
+    source: str
+    scope: str
+
+    def to_json(self) -> dict[str, str]:
+        """``{"status", "justification", "statement", "source", "scope"}``."""
+        return {"status": self.status, "justification": self.justification, "statement": self.statement,
+                "source": self.source, "scope": self.scope}
+
+    @staticmethod
+    def from_json(value: Mapping[str, Any]) -> Suppression:
+        """The inverse of :meth:`to_json` (missing keys read as empty)."""
+        return Suppression(**{key: str(value.get(key) or "") for key in
+                              ("status", "justification", "statement", "source", "scope")})
+
+
+def finding_key(finding: Finding) -> tuple[str, str]:
+    """What a suppression is filed under in a platform report: the finding's id and package URL."""
+    return finding.id, finding.package
+
+
+@dataclass(frozen=True)
 class PlatformReport:
     """The findings of one platform image: ``match`` (findings most severe first, counts, problems)
-    and the SBOM ``packages`` they were matched from (for :meth:`locations` and display names)."""
+    and the SBOM ``packages`` they were matched from (for :meth:`locations` and display names).
+
+    ``suppressions`` are the findings VEX statements suppress, by :func:`finding_key`; ``match``'s
+    counts and fixable count leave them out (:func:`with_suppressions` keeps that so).
+    """
 
     platform: str
     digest: str
     os: OSInfo | None
     match: MatchReport
     packages: tuple[Package, ...] = ()
+    suppressions: Mapping[tuple[str, str], Suppression] = field(default_factory=dict)
+
+    def suppression(self, finding: Finding) -> Suppression | None:
+        """The suppression of ``finding``, or None when it counts."""
+        return self.suppressions.get(finding_key(finding))
+
+    @property
+    def counted(self) -> tuple[Finding, ...]:
+        """The findings no VEX statement suppresses, most severe first."""
+        return tuple(f for f in self.match.findings if finding_key(f) not in self.suppressions)
+
+    @property
+    def suppressed_count(self) -> int:
+        """How many of the findings are suppressed."""
+        return len(self.match.findings) - len(self.counted)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -114,8 +175,8 @@ class ImageReport:
 
     @property
     def finding_count(self) -> int:
-        """How many findings all platforms have, in all."""
-        return sum(len(p.findings) for p in self.platforms)
+        """How many findings all platforms have, in all (suppressed ones left out)."""
+        return sum(len(p.counted) for p in self.platforms)
 
 
 def match_platform(platform: PlatformAnalysis, source: AdvisorySource | Matcher) -> PlatformReport:
@@ -130,6 +191,16 @@ def match_image(analysis: ImageAnalysis, source: AdvisorySource | Matcher) -> Im
     matcher = source if isinstance(source, Matcher) else Matcher(source)
     platforms = tuple(match_platform(platform, matcher) for platform in analysis.platforms)
     return ImageReport(analysis.reference, analysis.digest, platforms)
+
+
+def with_suppressions(report: PlatformReport, suppressions: Mapping[tuple[str, str], Suppression]) -> PlatformReport:
+    """``report`` with exactly ``suppressions`` (those naming none of its findings dropped), its counts and
+    fixable count recomputed over the findings that still count."""
+    ids = {finding_key(f) for f in report.findings}
+    kept = {key: value for key, value in suppressions.items() if key in ids}
+    counted = [f for f in report.findings if finding_key(f) not in kept]
+    match = replace(report.match, counts=SeverityCounts.of(counted), fixable=sum(f.fixable for f in counted))
+    return replace(report, match=match, suppressions=kept)
 
 
 def level_of(finding: Finding) -> str:
@@ -155,8 +226,7 @@ def select(report: PlatformReport, *, levels: Collection[str] | None = None, fix
     kept = tuple(f for f in report.findings if (levels is None or level_of(f) in levels) and (not fixable or f.fixable))
     if len(kept) == len(report.findings):
         return report
-    match = replace(report.match, findings=kept, counts=SeverityCounts.of(kept), fixable=sum(f.fixable for f in kept))
-    return replace(report, match=match)
+    return with_suppressions(replace(report, match=replace(report.match, findings=kept)), report.suppressions)
 
 
 def select_image(report: ImageReport, *, levels: Collection[str] | None = None, fixable: bool = False) -> ImageReport:
@@ -200,9 +270,11 @@ def severity_from_json(value: Mapping[str, Any]) -> SeverityScore:
     )
 
 
-def finding_json(finding: Finding, locations: Sequence[Location] = ()) -> dict[str, Any]:
-    """The JSON object of one finding (see the module notes); ``locations`` as :meth:`PlatformReport.locations` gives them."""
-    return {
+def finding_json(finding: Finding, locations: Sequence[Location] = (),
+                 suppression: Suppression | None = None) -> dict[str, Any]:
+    """The JSON object of one finding (see the module notes); ``locations`` as :meth:`PlatformReport.locations`
+    gives them; ``suppressed`` only with a ``suppression``."""
+    document: dict[str, Any] = {
         "id": finding.id,
         "aliases": list(finding.aliases),
         "advisory_ids": list(finding.advisory_ids),
@@ -218,6 +290,9 @@ def finding_json(finding: Finding, locations: Sequence[Location] = ()) -> dict[s
         "modified": format_time(finding.modified),
         "locations": [{"path": location.path, "layer": location.layer} for location in locations],
     }
+    if suppression is not None:
+        document["suppressed"] = suppression.to_json()
+    return document
 
 
 def finding_from_json(value: Mapping[str, Any]) -> Finding:
@@ -280,7 +355,7 @@ def platform_json(report: PlatformReport) -> dict[str, Any]:
     ``packages`` is how many packages were matched; ``skipped`` lists those that map to no OSV
     ecosystem, ``problems`` what could not be evaluated.
     """
-    return {
+    document: dict[str, Any] = {
         "platform": report.platform,
         "digest": report.digest,
         "os": report.os.to_json() if report.os else None,
@@ -289,10 +364,19 @@ def platform_json(report: PlatformReport) -> dict[str, Any]:
         "warnings": list(report.match.warnings),
         "packages": report.match.packages,
         "counts": counts_json(report.counts, report.fixable),
-        "findings": [finding_json(f, report.locations(f)) for f in report.findings],
+        "findings": [finding_json(f, report.locations(f), report.suppression(f)) for f in report.findings],
         "problems": [problem_json(p) for p in report.match.problems],
         "skipped": [problem_json(p) for p in report.match.skipped],
     }
+    if report.suppressions:
+        document["suppressed"] = len(report.suppressions)
+    return document
+
+
+def suppressions_from_json(findings: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Suppression]:
+    """The suppressions of a stored report's findings (the JSON of :func:`finding_json`), by :func:`finding_key`."""
+    return {(str(value["id"]), str(value["package"])): Suppression.from_json(value["suppressed"])
+            for value in findings if isinstance(value.get("suppressed"), Mapping)}
 
 
 def image_json(report: ImageReport) -> dict[str, Any]:
@@ -350,13 +434,34 @@ def table_rows(report: PlatformReport) -> list[tuple[str, str, str, str, str]]:
     return [
         (
             severity_text(f.severity),
-            f.id,
+            _marked_id(report, f),
             package_label(report, f),
             f.installed_version,
             ", ".join(f.fixed_versions) or "-",
         )
         for f in report.findings
     ]
+
+
+def _marked_id(report: PlatformReport, finding: Finding) -> str:
+    suppression = report.suppression(finding)
+    return f"{finding.id} [VEX {suppression.status}]" if suppression else finding.id
+
+
+def suppressed_lines(report: PlatformReport) -> list[str]:
+    """``N suppressed by VEX (not counted):`` and one line per suppressed finding with its justification
+    and where the statement came from; no lines when nothing is suppressed."""
+    if not report.suppressions:
+        return []
+    lines = [f"{report.suppressed_count} suppressed by VEX (not counted):"]
+    for finding in report.findings:
+        suppression = report.suppression(finding)
+        if suppression is None:
+            continue
+        why = ", ".join(part for part in (suppression.justification, suppression.statement) if part)
+        lines.append(f"  {finding.id} in {package_label(report, finding)} {finding.installed_version}: "
+                     f"{suppression.status}{f' ({why})' if why else ''}; {suppression.source}, {suppression.scope}")
+    return lines
 
 
 def _columns(rows: Iterable[Sequence[str]]) -> list[str]:
@@ -371,6 +476,7 @@ def platform_text(report: PlatformReport, reference: str = "") -> str:
     context = " ".join(part for part in (reference, report.platform, report.digest) if part)
     lines = [summary_line(report.counts, report.fixable), f"{context}: {distro}, {report.match.packages} packages"]
     lines.extend(f"warning: {warning}" for warning in report.match.warnings)
+    lines.extend(suppressed_lines(report))
     rows = table_rows(report)
     if rows:
         lines.append("")

@@ -15,6 +15,12 @@
   the severity came from (see :func:`severity_properties`);
 - the matcher's problems and skipped packages as tool execution notifications.
 
+A finding a VEX statement suppresses is still a result, with one ``suppressions`` entry of kind
+``external`` (the statement lives outside the analyzed files), status ``accepted`` and the
+statement's status, justification and impact text as its ``justification`` (SARIF 2.1.0 §3.35);
+the entry's properties repeat them with the statement's source and scope. Viewers that honour
+suppressions list such results as suppressed rather than open.
+
 ``security-severity`` is the CVSS base score; a rating without a score is given the lowest
 score of its band (critical 9.0, high 7.0, medium 4.0, low 0.1); unknown has none. GitHub code
 scanning reads it from the rule; results carry it too, with their own finding's score.
@@ -176,6 +182,15 @@ def _result(report: PlatformReport, finding: Finding, rule_index: int) -> dict[s
             **severity_properties(finding),
         },
     }
+    suppression = report.suppression(finding)
+    if suppression is not None:
+        why = "; ".join(part for part in (suppression.justification, suppression.statement) if part)
+        result["suppressions"] = [{
+            "kind": "external",
+            "status": "accepted",
+            "justification": f"VEX {suppression.status}" + (f": {why}" if why else ""),
+            "properties": suppression.to_json(),
+        }]
     return result
 
 

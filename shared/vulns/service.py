@@ -7,6 +7,13 @@ stored SBOMs only.
 Once an image's platform reports are stored, its findings are filed in the advisory index
 (:class:`~shared.records.AffectedImages`, :meth:`Vulnerabilities.file_image`); a re-match files the
 images whose reports it replaced again and refreshes their repositories' summaries.
+
+Every report, first match or re-match, is made in one place (:meth:`Vulnerabilities.make_report`). A
+re-match after an advisory update (:meth:`Vulnerabilities.rematch`) revisits only the stored SBOMs
+filed under a changed package key, matches them against the advisory source pinned to one snapshot
+(the Table mirror keeps its parsed records process-wide and reloads only changed packages), on
+``LOOKOUT_REMATCH_CONCURRENCY`` threads, and writes only what changed — the reports last, so that a
+re-match stopped partway is finished by the next.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,15 +33,23 @@ from shared.clock import utc_now
 from shared.errors import LookoutError
 from shared.images.listing import AdvisoryHit
 from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
-from shared.records import AffectedImages, ImageRecords, ReportRecords, RepositorySummaries, SbomRecords
+from shared.notify.changes import announce_new_findings
+from shared.notify.messages import NotificationQueue
+from shared.policy.service import Policies
+from shared.records import AffectedImages, ImageRecords, ReportRecords, RepositorySummaries, SbomRecords, VexStatements
 from shared.settings import Settings
+from shared.vex.scoped import RememberedDocuments, RepositoryDocuments, apply_stored_vex
 from shared.vulns.feeds import open_feed
-from shared.vulns.index import AdvisoryMirror, AdvisorySource, ImportResult
+from shared.vulns.index import AdvisoryMirror, AdvisorySource, ImportResult, pinned
 from shared.vulns.matching import Finding, Matcher
 from shared.vulns.packages import PackageKey
 from shared.vulns.report import LEVELS, finding_from_json, level_of, match_platform, platform_json
 
 log = logging.getLogger(__name__)
+
+REMATCH_CONCURRENCY = 8
+"""How many stored SBOMs a re-match handles at a time unless told otherwise: storage calls wait on the
+network, so a few threads overlap them; eight keeps a Functions instance's connections and memory modest."""
 
 FULL_SCAN_THRESHOLD = 500
 """Above this many changed package keys, a re-match looks at every stored SBOM instead of the index."""
@@ -113,6 +129,8 @@ def image_counts(reports: Sequence[dict[str, Any]]) -> tuple[dict[str, int], int
     seen: dict[tuple[str, str, str], Finding] = {}
     for report in reports:
         for value in report.get("findings", []):
+            if value.get("suppressed"):
+                continue  # suppressed by a VEX statement: shown, not counted
             finding = finding_from_json(value)
             seen.setdefault((finding.id, finding.name, finding.installed_version), finding)
     counts = Counter(level_of(f) for f in seen.values())
@@ -138,6 +156,42 @@ def advisory_hits(reports: Iterable[dict[str, Any]]) -> list[AdvisoryHit]:
 
 
 @dataclass(frozen=True)
+class _Rematched:
+    """One stored SBOM matched again: the report stored ``before`` (None: none) and the one made now."""
+
+    ref: PlatformRef
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+
+    @property
+    def rewrite(self) -> bool:
+        """Whether the new report says anything about the image the stored one does not (see :func:`_content`)."""
+        return self.before is None or _content(self.before) != _content(self.after)
+
+    @property
+    def current(self) -> dict[str, Any]:
+        """The report that holds once the re-match is stored: the new one, or the stored one when it says the same."""
+        return self.after if self.rewrite or self.before is None else self.before
+
+    @property
+    def findings_changed(self) -> bool:
+        """Whether a finding came, went or changed rating."""
+        return self.before is None or _finding_ids(self.before) != _finding_ids(self.after)
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """An image a re-match brought up to date: its ``record`` as stored now, its platforms' reports
+    (``known``) and those stored ``before``, whether the record was written, and whether its findings changed."""
+
+    record: ImageRecord
+    known: dict[PlatformRef, dict[str, Any]]
+    before: dict[PlatformRef, dict[str, Any] | None]
+    stored: bool
+    changed: bool
+
+
+@dataclass(frozen=True)
 class Rematch:
     """What a re-match after an advisory update did."""
 
@@ -156,32 +210,64 @@ class Vulnerabilities:
     images: ImageRecords
     affected: AffectedImages
     summaries: RepositorySummaries
+    policies: Policies | None = None
+    """Policy evaluation: a re-matched image's policies are evaluated again and stored (None: off)."""
+    vex: VexStatements | None = None
+    """Imported VEX documents, applied to every report made (None: no VEX)."""
+    notices: NotificationQueue | None = None
+    """Where a re-match queues the notice of an image's new findings (None: no notifications)."""
+
+    concurrency: int = REMATCH_CONCURRENCY
+    """How many stored SBOMs a re-match reads, matches and writes at a time (``LOOKOUT_REMATCH_CONCURRENCY``)."""
 
     def matcher(self) -> Matcher:
-        """A matcher over the advisory source (it caches lookups: use one per job)."""
-        return Matcher(self.source)
+        """A matcher over the advisory source, pinned to its current snapshot (see
+        :func:`~shared.vulns.index.pinned`): use one per job or re-match."""
+        return Matcher(pinned(self.source))
+
+    def make_report(self, matcher: Matcher, ref: PlatformRef, analysis: PlatformAnalysis,
+                    image_digest: str = "", documents: RepositoryDocuments | None = None
+                    ) -> tuple[dict[str, Any], frozenset[PackageKey]]:
+        """The one place a platform's report is made, for the first match and every re-match: match the
+        SBOM, apply the VEX statements that cover it (``image_digest``: the image it is a platform of,
+        when known; ``documents``: where to read them, by default :attr:`vex`); return the report to store
+        (:func:`~shared.vulns.report.platform_json` plus ``matched``) and the package keys it was looked up
+        under."""
+        report = match_platform(analysis, matcher)
+        source = documents if documents is not None else self.vex
+        if source is not None:
+            report = apply_stored_vex(report, ref, source, self.images, image_digest)
+        return platform_json(report) | {"matched": utc_now()}, report.match.keys
 
     def match_and_store(
-        self, matcher: Matcher, ref: PlatformRef, analysis: PlatformAnalysis, *, file_keys: bool = True
+        self, matcher: Matcher, ref: PlatformRef, analysis: PlatformAnalysis, *, file_keys: bool = True,
+        image_digest: str = "",
     ) -> dict[str, Any]:
-        """Match one platform SBOM, store the report (:func:`~shared.vulns.report.platform_json` plus
+        """Match one platform SBOM, apply the VEX statements that cover it (``image_digest``: the image it is
+        a platform of, when known), store the report (:func:`~shared.vulns.report.platform_json` plus
         ``matched``) and, unless ``file_keys`` is false (a re-match: they are filed already), file it
         under its package keys; return the stored report."""
-        report = match_platform(analysis, matcher)
-        stored = platform_json(report) | {"matched": utc_now()}
-        self.reports.put(ref, stored, report.match.keys if file_keys else ())
+        stored, keys = self.make_report(matcher, ref, analysis, image_digest)
+        self.reports.put(ref, stored, keys if file_keys else ())
         return stored
 
-    def file_image(self, record: ImageRecord, known: dict[PlatformRef, dict[str, Any]] | None = None) -> None:
+    def file_image(self, record: ImageRecord, known: Mapping[PlatformRef, dict[str, Any]] | None = None) -> None:
         """File the findings of an analyzed image's platforms in the advisory index (reports from ``known``,
         else stored; a platform without a report adds nothing)."""
-        reports = []
-        for platform in record.platforms:
-            ref = PlatformRef(record.registry, record.repository, platform.digest)
-            report = (known or {}).get(ref) or self.reports.get(ref)
-            if report is not None:
-                reports.append(report)
-        self.affected.file(record.registry, record.repository, record.digest, advisory_hits(reports))
+        self.file_images([(record, known or {})])
+
+    def file_images(self, images: Sequence[tuple[ImageRecord, Mapping[PlatformRef, dict[str, Any]]]]) -> None:
+        """:meth:`file_image` for each (record, known reports), in one filing of the advisory index."""
+        filings = []
+        for record, known in images:
+            reports = []
+            for platform in record.platforms:
+                ref = PlatformRef(record.registry, record.repository, platform.digest)
+                report = known.get(ref) or self.reports.get(ref)
+                if report is not None:
+                    reports.append(report)
+            filings.append((record.registry, record.repository, record.digest, advisory_hits(reports)))
+        self.affected.file_many(filings)
 
     def unfile_image(self, registry: str, repository: str, digest: str) -> None:
         """Remove an image from the advisory index (it was deleted)."""
@@ -190,41 +276,76 @@ class Vulnerabilities:
     def rematch(self, changed_keys: Iterable[PackageKey]) -> Rematch:
         """Match again every stored SBOM naming one of ``changed_keys``; update reports and image records.
 
-        Returns the images (``registry/repository@digest``) whose findings changed.
+        Returns the images (``registry/repository@digest``) whose findings changed. Runs in steps, each
+        on up to :attr:`concurrency` threads: read and match the SBOMs (:meth:`_match_again`); for each
+        analyzed image with a platform whose report changed, store its record (only when it changed)
+        and evaluate its policies (:meth:`_settle_image`); file those images in the advisory index
+        together (:meth:`file_images`) and announce their new findings; refresh the summaries of the
+        repositories whose records changed; store the changed reports.
+        Reports go last: a re-match that stops partway leaves them as they were, so the next one finds
+        the same differences and finishes the images (every write before is idempotent). A report that
+        says nothing new about its image is not written again (so its ``snapshot``, ``matched`` and
+        advisory counts name the data it was last written from; see :func:`_content`).
         """
         keys = set(changed_keys)
         if not keys:
             return Rematch(0, ())
-        refs = self.reports.platforms_naming(keys) if len(keys) <= FULL_SCAN_THRESHOLD else set(self.sboms.all_platforms())
+        refs = sorted(self.reports.platforms_naming(keys) if len(keys) <= FULL_SCAN_THRESHOLD
+                      else set(self.sboms.all_platforms()))
+        if not refs:
+            return Rematch(0, ())
         matcher = self.matcher()
-        checked: dict[tuple[str, str], set[str]] = {}
-        changed: set[PlatformRef] = set()
-        reports: dict[PlatformRef, dict[str, Any]] = {}
-        for ref in sorted(refs):
-            analysis = self.sboms.get(ref.registry, ref.repository, ref.digest)
-            if analysis is None:
-                self.reports.forget(ref, keys)
-                continue
-            before = self.reports.get(ref)
-            after = self.match_and_store(matcher, ref, analysis, file_keys=False)
-            reports[ref] = after
-            checked.setdefault((ref.registry, ref.repository), set()).add(ref.digest)
-            if before is None or _finding_ids(before) != _finding_ids(after):
-                changed.add(ref)
-        images_changed: list[str] = []
-        for (registry, repository), digests in sorted(checked.items()):
-            for record in self.images.list_repository(registry, repository):
-                mine = {p.digest for p in record.platforms}
-                if record.status != "analyzed" or not mine & digests:
-                    continue
-                refreshed = self.refresh_record(record, reports)
-                self.images.put(refreshed)
-                self.file_image(refreshed, reports)
-                if any(PlatformRef(registry, repository, d) in changed for d in mine):
-                    images_changed.append(f"{registry}/{repository}@{record.digest}")
-            refresh_repository(self.images, self.summaries, registry, repository)
-        log.info("re-matched %d SBOMs; %d images changed", len(refs), len(images_changed))
+        documents = RememberedDocuments(self.vex) if self.vex is not None else None
+        with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(refs))),
+                                thread_name_prefix="rematch") as pool:
+            outcomes = list(pool.map(lambda ref: self._match_again(matcher, ref, documents), refs))
+            list(pool.map(lambda ref: self.reports.forget(ref, keys),
+                          [ref for ref, done in zip(refs, outcomes, strict=True) if done is None]))
+            matched = {done.ref: done for done in outcomes if done is not None}
+            rewritten = [done for done in matched.values() if done.rewrite]
+            repositories = sorted({(done.ref.registry, done.ref.repository) for done in rewritten})
+            listed = list(pool.map(lambda repo: self.images.list_repository(*repo), repositories))
+            digests = {(d.ref.registry, d.ref.repository, d.ref.digest) for d in rewritten}
+            records = [record for found in listed for record in found if record.status == "analyzed"
+                       and any((record.registry, record.repository, p.digest) in digests for p in record.platforms)]
+            settled = list(pool.map(lambda record: self._settle_image(record, matched), records))
+            if settled:
+                self.file_images([(image.record, image.known) for image in settled])
+            list(pool.map(lambda image: announce_new_findings(self.notices, image.record, image.before, image.known,
+                                                              "rematch"), settled))
+            touched = sorted({(i.record.registry, i.record.repository) for i in settled if i.stored})
+            list(pool.map(lambda repo: refresh_repository(self.images, self.summaries, *repo), touched))
+            list(pool.map(lambda done: self.reports.put(done.ref, done.after, ()), rewritten))
+        images_changed = [f"{i.record.registry}/{i.record.repository}@{i.record.digest}" for i in settled if i.changed]
+        log.info("re-matched %d SBOMs: %d reports changed, %d images changed", len(refs), len(rewritten),
+                 len(images_changed))
         return Rematch(len(refs), tuple(images_changed))
+
+    def _match_again(self, matcher: Matcher, ref: PlatformRef, documents: RepositoryDocuments | None
+                     ) -> _Rematched | None:
+        """The stored SBOM of ``ref`` matched again (VEX documents read from ``documents``), with the report
+        stored before; None when the SBOM is gone."""
+        analysis = self.sboms.get(ref.registry, ref.repository, ref.digest)
+        if analysis is None:
+            return None
+        before = self.reports.get(ref)
+        after, _ = self.make_report(matcher, ref, analysis, documents=documents)
+        return _Rematched(ref, before, after)
+
+    def _settle_image(self, record: ImageRecord, matched: Mapping[PlatformRef, _Rematched]) -> _Settled:
+        """Bring an analyzed image whose platform reports changed up to date with them: its record (stored
+        only when more than its advisory snapshot changed, see :func:`_without_snapshot`) and its
+        policies. Its filing and notice follow for all images at once."""
+        mine = [PlatformRef(record.registry, record.repository, p.digest) for p in record.platforms]
+        known = {ref: matched[ref].current for ref in mine if ref in matched}
+        refreshed = self.refresh_record(record, known)
+        if self.policies is not None:
+            refreshed = self.policies.evaluate(refreshed, known)
+        stored = _without_snapshot(refreshed) != _without_snapshot(record)
+        if stored:
+            self.images.put(refreshed)
+        return _Settled(refreshed, known, {ref: matched[ref].before for ref in mine if ref in matched}, stored,
+                        any(matched[ref].findings_changed for ref in mine if ref in matched))
 
     def refresh_record(self, record: ImageRecord, known: dict[PlatformRef, dict[str, Any]] | None = None) -> ImageRecord:
         """``record`` with every platform's counts (and the image's) from its reports (``known``, else stored)."""
@@ -271,6 +392,23 @@ class Vulnerabilities:
             done.append(FeedImport(source, time.monotonic() - started, result, rematched))
             log.info("advisory feed imported: %s", done[-1].summary())
         return done
+
+
+def _without_snapshot(record: ImageRecord) -> ImageRecord:
+    """``record`` without what only names the advisory data its platforms were matched against: a record
+    whose counts, warnings and policy results stay the same is not written again for a new snapshot."""
+    return replace(record, platforms=tuple(replace(p, advisory_snapshot="") for p in record.platforms))
+
+
+def _content(report: dict[str, Any]) -> dict[str, Any]:
+    """What a report says about its image: all but when and against which data it was made (``matched``,
+    ``snapshot``, and how many advisories each ecosystem held — only whether it held none counts)."""
+    content = {k: v for k, v in report.items() if k not in ("matched", "snapshot", "coverage")}
+    coverage = report.get("coverage")
+    if isinstance(coverage, dict):
+        content["coverage"] = {ecosystem: (c.get("packages"), None if c.get("advisories") is None else c.get("advisories") == 0)
+                               for ecosystem, c in coverage.items() if isinstance(c, dict)}
+    return content
 
 
 def _finding_ids(report: dict[str, Any]) -> set[tuple[str, str, str, str]]:

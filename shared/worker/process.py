@@ -26,21 +26,25 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from shared.analysis import analyze_platform
+from shared.analysis import Limits, analyze_platform
 from shared.analysis.cache import LayerCache
 from shared.analysis.model import PlatformAnalysis
 from shared.api.repository_listing import refresh_repository
+from shared.bases.service import Bases
 from shared.clock import format_time, utc_now
 from shared.errors import LookoutError
 from shared.images.listing import PackageOccurrence
-from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
+from shared.images.model import ImageRecord, PlatformRecord, PlatformRef, TagRecord
 from shared.intake.jobs import InvalidJob, Job, decode_job
 from shared.integrations.model import Integration
+from shared.notify.changes import announce_new_findings
+from shared.policy.service import Policies
 from shared.records import (
     AnalysisLeases,
     ImageRecords,
     IntegrationRecords,
     PackageOccurrences,
+    QueueMessage,
     RejectedMessages,
     RepositorySummaries,
     SbomRecords,
@@ -56,8 +60,8 @@ log = logging.getLogger(__name__)
 Outcome = Literal["analyzed", "failed", "deleted", "duplicate", "moot", "rejected"]
 
 ANALYSIS_LEASE = timedelta(minutes=15)
-"""How long a job may hold an image's analysis lease: longer than an analysis takes, so that only a
-worker that died leaves a lease to expire."""
+"""How long a job holds an image's analysis lease by default (``LOOKOUT_ANALYSIS_LEASE_SECONDS``): longer
+than an analysis takes, so that only a worker that died leaves a lease to expire."""
 
 CREDENTIAL_FAILURES = frozenset({"unauthorized", "denied"})
 """Failure codes that mean the integration's token no longer works: the integration shows an error."""
@@ -76,15 +80,6 @@ def package_occurrences(registry: str, repository: str, digest: str,
 
 
 @dataclass(frozen=True)
-class Message:
-    """What the worker needs of a queue message."""
-
-    id: str
-    text: str
-    dequeue_count: int
-
-
-@dataclass(frozen=True)
 class Refiling:
     """What filing an analyzed image again did (:meth:`Worker.refile`).
 
@@ -99,7 +94,11 @@ class Refiling:
 
 @dataclass(frozen=True)
 class Worker:
-    """Turns queue messages into recorded image state, with the stores and clients it is given."""
+    """Turns queue messages into recorded image state, with the stores and clients it is given.
+
+    ``analysis_lease`` is how long a job holds the lease of the image it analyzes (the lease's holder
+    is the queue message id, which a redelivered message keeps).
+    """
 
     integrations: IntegrationRecords
     images: ImageRecords
@@ -111,8 +110,15 @@ class Worker:
     summaries: RepositorySummaries
     leases: AnalysisLeases
     client_for: ClientFactory
+    analysis_lease: timedelta = ANALYSIS_LEASE
+    bases: Bases | None = None
+    """Base image detection: each analyzed image gets its platforms' bases and files its chains (None: off)."""
+    policies: Policies | None = None
+    """Policy evaluation: each analyzed image's policies are evaluated and stored (None: off)."""
+    analysis_limits: Limits | None = None
+    """The analysis limits, the layers read at once among them (None: the defaults)."""
 
-    def process(self, message: Message) -> Outcome:
+    def process(self, message: QueueMessage) -> Outcome:
         """Process one queue message (see the module contract)."""
         try:
             job = decode_job(message.text)
@@ -126,7 +132,7 @@ class Worker:
             return self._backfill(job, message)
         return self._push(job, message)
 
-    def _backfill(self, job: Job, message: Message) -> Outcome:
+    def _backfill(self, job: Job, message: QueueMessage) -> Outcome:
         """Analyze the latest image of a newly activated repository."""
         integration = self._integration_for(job)
         if integration is None:
@@ -163,12 +169,16 @@ class Worker:
         self.images.drop_tags(job.registry, job.repository, job.digest)
         if existing is not None:
             self._forget_sboms(job, existing)
+            if self.bases is not None:
+                self.bases.unfile_image(existing)
         self.images.put(
             ImageRecord(registry=job.registry, repository=job.repository, digest=job.digest, status="deleted",
                         event_time=job.event_time, received=utc_now())
         )
         self.packages.file(job.registry, job.repository, job.digest, [])
         self.vulnerabilities.unfile_image(job.registry, job.repository, job.digest)
+        if self.policies is not None:
+            self.policies.results.delete(job.registry, job.repository, job.digest)
         self._refresh(job)
         log.info("deleted %s", job.key)
         return "deleted"
@@ -184,7 +194,7 @@ class Worker:
             self.sboms.delete(job.registry, job.repository, digest)
             self.vulnerabilities.reports.delete(PlatformRef(job.registry, job.repository, digest))
 
-    def _push(self, job: Job, message: Message) -> Outcome:
+    def _push(self, job: Job, message: QueueMessage) -> Outcome:
         integration = self._integration_for(job)
         if integration is None:
             return "moot"
@@ -195,12 +205,14 @@ class Worker:
         if existing is not None and existing.status == "analyzed":
             self._point_tag(job)
             self._file_stored(existing)
+            if self.bases is not None:
+                self.bases.file_image(existing)
             self._refresh(job)
             log.info("%s already analyzed", job.key)
             return "duplicate"
         now = datetime.now(timezone.utc)
         if not self.leases.acquire(job.registry, job.repository, job.digest, message.id, format_time(now),
-                                   format_time(now + ANALYSIS_LEASE)):
+                                   format_time(now + self.analysis_lease)):
             # Another message is analyzing this image; it stays queued until done, and is redelivered if
             # its worker dies, so this duplicate can complete.
             log.info("%s is being analyzed by another job: this one is a duplicate", job.key)
@@ -241,12 +253,24 @@ class Worker:
         record = replace(base, status="analyzed", media_type=image.media_type, size=image.size,
                          platforms=tuple(platform for platform, _, _ in analyzed), vulnerabilities=counts,
                          fixable=fixable, analyzed=utc_now(), duration_ms=_ms(started))
+        if self.bases is not None:
+            record = self.bases.detect(record)
+        record = replace(record, attestations=image.attestations)
+        if self.policies is not None:
+            record = self.policies.evaluate(record, {PlatformRef(job.registry, job.repository, p.digest): report
+                                                     for p, _, report in analyzed}, [a for _, a, _ in analyzed],
+                                            integration.id)
+        previous = self.images.get_tag(job.registry, job.repository, job.tag) if job.tag else None
         self.images.put(record)
         self._point_tag(job)
+        if self.bases is not None:
+            self.bases.file_image(record)
         self.packages.file(job.registry, job.repository, job.digest,
                            package_occurrences(job.registry, job.repository, job.digest, [a for _, a, _ in analyzed]))
         self.vulnerabilities.file_image(record, {PlatformRef(job.registry, job.repository, p.digest): report
                                                  for p, _, report in analyzed})
+        announce_new_findings(self.vulnerabilities.notices, record, self._reports_before(job, record, previous), {
+            PlatformRef(job.registry, job.repository, p.digest): report for p, _, report in analyzed}, "analysis")
         self._refresh(job)
         log.info("analyzed %s: %d platform(s)", job.key, len(image.platforms))
         return "analyzed"
@@ -256,10 +280,10 @@ class Worker:
     ) -> tuple[PlatformRecord, PlatformAnalysis, dict[str, Any]]:
         """Build, store and match the SBOM of one platform image; the platform with its summary, the SBOM and
         the report."""
-        analysis = analyze_platform(client, job.repository, platform, cache=self.layer_cache)
+        analysis = analyze_platform(client, job.repository, platform, cache=self.layer_cache, limits=self.analysis_limits)
         self.sboms.put(job.registry, job.repository, analysis, utc_now())
         report = self.vulnerabilities.match_and_store(
-            matcher, PlatformRef(job.registry, job.repository, platform.digest), analysis)
+            matcher, PlatformRef(job.registry, job.repository, platform.digest), analysis, image_digest=job.digest)
         counts = Counter(p.type for p in analysis.packages)
         distro = None
         if analysis.os is not None:
@@ -267,6 +291,21 @@ class Worker:
         summarized = replace(PlatformRecord.of(platform), distro=distro, package_counts=dict(sorted(counts.items())),
                              problems=len(analysis.problems))
         return with_vulnerabilities(summarized, report), analysis, report
+
+    def _reports_before(self, job: Job, record: ImageRecord, previous: TagRecord | None
+                        ) -> dict[PlatformRef, dict[str, Any] | None]:
+        """What the new image's findings are compared with for notifications: the reports of the image its tag
+        pointed at before (all of that image's findings, for each platform of the new one), or nothing — a first
+        push, or an untagged one, makes every finding new."""
+        if previous is None or previous.digest == job.digest or self.vulnerabilities.notices is None:
+            return {}
+        before = self.images.get(job.registry, job.repository, previous.digest)
+        if before is None or before.status != "analyzed":
+            return {}
+        findings = [finding for platform in before.platforms
+                    for finding in (self.vulnerabilities.reports.get(PlatformRef(job.registry, job.repository, platform.digest))
+                                    or {}).get("findings", [])]
+        return {PlatformRef(job.registry, job.repository, p.digest): {"findings": findings} for p in record.platforms}
 
     def _point_tag(self, job: Job) -> None:
         if job.tag:

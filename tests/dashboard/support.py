@@ -210,13 +210,17 @@ class Dashboard:
         for path in self.downloads.iterdir():
             path.unlink()
 
-    def shot(self, name: str) -> None:
-        """A full-page PNG of what the browser shows, into ``LOOKOUT_DASHBOARD_SHOTS`` when that is set."""
+    def shot(self, name: str, width: int = WIDTH) -> None:
+        """A full-page PNG of what the browser shows, ``width`` pixels wide, into ``LOOKOUT_DASHBOARD_SHOTS`` when
+        that is set."""
         if self.shots is None:
             return
         self.shots.mkdir(parents=True, exist_ok=True)
+        if width != WIDTH:
+            self.driver.set_window_size(width, HEIGHT)
+            time.sleep(0.2)
         height = int(self.driver.execute_script("return document.documentElement.scrollHeight;"))
-        self.driver.set_window_size(WIDTH, max(HEIGHT, min(height + 140, 6000)))
+        self.driver.set_window_size(width, max(HEIGHT, min(height + 140, 6000)))
         try:
             time.sleep(0.2)
             self.driver.save_screenshot(str(self.shots / f"{name}.png"))

@@ -23,6 +23,8 @@ def test_the_root_is_the_index_page() -> None:
     ("app.css", "text/css; charset=utf-8"),
     ("js/main.js", "text/javascript; charset=utf-8"),
     ("js/pages/image.js", "text/javascript; charset=utf-8"),
+    ("js/panels/policies.js", "text/javascript; charset=utf-8"),
+    ("js/panels/bases.js", "text/javascript; charset=utf-8"),
     ("favicon.svg", "image/svg+xml"),
 ])
 def test_shipped_files_are_served_with_their_type(path: str, content_type: str) -> None:

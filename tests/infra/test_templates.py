@@ -58,6 +58,7 @@ PARAMETER_SETTINGS = {
     "advisorySource": "LOOKOUT_ADVISORY_SOURCE",
     "advisoryFeeds": "LOOKOUT_ADVISORY_FEEDS",
     "osvApiUrl": "LOOKOUT_OSV_API_URL",
+    "notifyAllowPrivate": "LOOKOUT_NOTIFY_ALLOW_PRIVATE",
 }
 
 

@@ -7,23 +7,35 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from shared.bases.model import ChainEntry
 from shared.errors import Conflict, InvalidInput, LookoutError, NotFound
 from shared.images.listing import PackageOccurrence
 from shared.images.model import ImageRecord, PlatformRef
 from shared.integrations.service import Integrations, integration_json
+from shared.notify.model import Delivery, Endpoint
+from shared.policy.config import parse_config
+from shared.policy.model import PolicyEvaluation, PolicyResult
 from shared.secrets import SecretBox, generate_key
+from shared.vex.model import Scope
 from testkit.memory_records import (
     MemoryActivations,
     MemoryAffected,
+    MemoryBases,
+    MemoryDeliveries,
+    MemoryEndpoints,
     MemoryImages,
     MemoryIntegrations,
     MemoryJobs,
     MemoryPackages,
+    MemoryPolicyConfigs,
+    MemoryPolicyResults,
     MemoryReports,
     MemorySboms,
     MemorySummaries,
+    MemoryVex,
 )
 from testkit.registry import RegistryServer
+from tests.vex.support import fixture, imported
 
 PUBLIC_URL = "https://lookout.example"
 
@@ -142,3 +154,92 @@ def test_removal_with_purge_empties_the_listings(harness: Harness, registry: Reg
         registry.host, "team/a", digest, "linux/amd64", digest, "pkg:pypi/x@1", "x", "1", "pypi", "sha256:" + "c" * 64)])
     harness.service.remove(integration.id, purge=True)
     assert harness.summaries.summaries == {} and harness.packages.filed == {}
+
+
+class FailingOnce(MemoryImages):
+    """Image records whose first purge fails the way storage trouble does."""
+
+    failed: bool = False
+
+    def purge_registry(self, registry: str) -> int:
+        if not self.failed:
+            self.failed = True
+            raise LookoutError("storage unavailable", temporary=True)
+        return super().purge_registry(registry)
+
+
+def test_removal_with_purge_deletes_every_store_of_the_integration_and_a_failed_one_completes_when_run_again(
+    registry: RegistryServer,
+) -> None:
+    images = FailingOnce()
+    records, configs, vex, bases = MemoryIntegrations(), MemoryPolicyConfigs(), MemoryVex(), MemoryBases()
+    results, endpoints, deliveries = MemoryPolicyResults(), MemoryEndpoints(), MemoryDeliveries()
+    service = Integrations(records=records, repositories=MemoryActivations(), images=images, sboms=MemorySboms(),
+                           reports=MemoryReports(), jobs=MemoryJobs(), box=SecretBox(generate_key()),
+                           public_url=PUBLIC_URL, summaries=MemorySummaries(), affected=MemoryAffected(),
+                           packages=MemoryPackages(), policy_results=results, policy_configs=configs, vex=vex,
+                           bases=bases, endpoints=endpoints, deliveries=deliveries)
+    integration = service.create(registry.host, insecure=True).integration
+    other = "elsewhere.test"
+    when = "2026-03-01T00:00:00.000000Z"
+    evaluation = PolicyEvaluation((PolicyResult.of("no-root-user", 1, "Not running as root", "pass"),), when)
+    config = parse_config("policies:\n  no-root-user: {enabled: false}\n")
+    for host, owner in ((registry.host, integration.id), (other, "other1")):
+        digest = "sha256:" + "a" * 64
+        images.put(ImageRecord(registry=host, repository="team/a", digest=digest, status="analyzed"))
+        results.put(host, "team/a", digest, evaluation)
+        configs.put(owner, None, config, when)
+        vex.put(imported(fixture("openvex.json"), Scope(owner, host), vex_id="v-" + owner))
+        bases.file("c" * 64, ChainEntry(kind="image", registry=host, repository="team/a", digest=digest,
+                                        platform_digest=digest, layers=1))
+        endpoints.put(Endpoint(integration_id=owner, id="e" + owner, name="hook", url_display="https://hooks.test",
+                               url_encrypted="ciphertext", secret_encrypted="ciphertext", created=when))
+        deliveries.put(Delivery(endpoint_id="e" + owner, id="n1-e" + owner, event="new-finding", image=host,
+                                status="delivered", created=when, updated=when))
+    with pytest.raises(LookoutError, match="storage unavailable"):
+        service.remove(integration.id, purge=True)
+    assert records.get(integration.id) is not None  # still there: the removal can be run again
+    answer = service.remove(integration.id, purge=True)
+    assert answer["images_deleted"] == 1 and records.get(integration.id) is None
+    assert images.count_analyzed(registry.host) == 0 and images.count_analyzed(other) == 1
+    assert results.get(registry.host, "team/a", "sha256:" + "a" * 64) is None
+    assert configs.list(integration.id) == {} and configs.list("other1") == {None: config}
+    assert [v.scope.registry for v in vex.list_documents()] == [other]
+    assert [e.registry for e in bases.entries("c" * 64)] == [other]
+    assert endpoints.list(integration.id) == [] and [e.id for e in endpoints.list("other1")] == ["eother1"]
+    mine = "e" + integration.id
+    assert deliveries.latest(mine) is None and deliveries.get(mine, "n1-" + mine) is None
+    assert deliveries.latest("eother1") is not None
+    with pytest.raises(NotFound):
+        service.remove(integration.id, purge=True)
+
+
+def test_removal_without_purge_keeps_the_analyses_but_not_what_was_configured_for_the_integration(
+    registry: RegistryServer,
+) -> None:
+    images, results, bases = MemoryImages(), MemoryPolicyResults(), MemoryBases()
+    configs, vex, endpoints, deliveries = MemoryPolicyConfigs(), MemoryVex(), MemoryEndpoints(), MemoryDeliveries()
+    service = Integrations(records=MemoryIntegrations(), repositories=MemoryActivations(), images=images,
+                           sboms=MemorySboms(), reports=MemoryReports(), jobs=MemoryJobs(), box=SecretBox(generate_key()),
+                           public_url=PUBLIC_URL, summaries=MemorySummaries(), policy_results=results,
+                           policy_configs=configs, vex=vex, bases=bases, endpoints=endpoints, deliveries=deliveries)
+    integration = service.create(registry.host, insecure=True).integration
+    digest, when = "sha256:" + "a" * 64, "2026-03-01T00:00:00.000000Z"
+    images.put(ImageRecord(registry=registry.host, repository="team/a", digest=digest, status="analyzed"))
+    results.put(registry.host, "team/a", digest,
+                PolicyEvaluation((PolicyResult.of("no-root-user", 1, "Not running as root", "pass"),), when))
+    bases.file("c" * 64, ChainEntry(kind="image", registry=registry.host, repository="team/a", digest=digest,
+                                    platform_digest=digest, layers=1))
+    configs.put(integration.id, "team/a", parse_config("policies:\n  no-root-user: {enabled: false}\n"), when)
+    vex.put(imported(fixture("openvex.json"), Scope(integration.id, registry.host, "team/a", digest)))
+    endpoints.put(Endpoint(integration_id=integration.id, id="e1", name="hook", url_display="https://hooks.test",
+                           url_encrypted="ciphertext", secret_encrypted="ciphertext", created=when))
+    deliveries.put(Delivery(endpoint_id="e1", id="n1-e1", event="new-finding", image="x", status="delivered",
+                            created=when, updated=when))
+    answer = service.remove(integration.id, purge=False)
+    assert (answer["analyses_kept"], answer["notification_endpoints_deleted"], answer["vex_documents_deleted"],
+            answer["policy_configurations_deleted"]) == (True, 1, 1, 1)
+    assert images.count_analyzed(registry.host) == 1
+    assert results.get(registry.host, "team/a", digest) is not None and len(bases.entries("c" * 64)) == 1
+    assert configs.configs == {} and vex.documents == {} and endpoints.endpoints == {}
+    assert deliveries.deliveries == {} and deliveries.last == {}

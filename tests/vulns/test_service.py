@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from shared.analysis.model import Package, PlatformAnalysis
+from shared.errors import StorageUnavailable
+from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
 from shared.vulns.index import MemoryIndex
 from shared.vulns.service import PROGRESS_EVERY, Vulnerabilities, refresh_due
 from testkit.memory_records import MemoryAffected, MemoryImages, MemoryReports, MemorySboms, MemorySummaries
+from tests.vulns.support import advisory, affected
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -49,3 +54,102 @@ def test_each_feed_is_imported_and_a_bad_one_is_reported_without_stopping_the_ot
     assert seen == [(str(good), PROGRESS_EVERY), (str(good), PROGRESS_EVERY + 5)]
     again = service.import_feeds(mirror, [str(good)])
     assert again[0].result is not None and again[0].result.changed == 0
+
+
+REGISTRY = "r.example"
+
+
+@dataclass
+class CountingImages(MemoryImages):
+    """Image records in memory that count their writes, and fail them while ``failing``."""
+
+    writes: int = 0
+    failing: bool = False
+
+    def put(self, record: ImageRecord) -> None:
+        if self.failing:
+            raise StorageUnavailable("storage unavailable while trying to save an image")
+        self.writes += 1
+        super().put(record)
+
+
+def _service(index: MemoryIndex) -> tuple[Vulnerabilities, CountingImages]:
+    images = CountingImages()
+    return Vulnerabilities(source=index, reports=MemoryReports(), sboms=MemorySboms(), images=images,
+                           affected=MemoryAffected(), summaries=MemorySummaries(), concurrency=4), images
+
+
+def _analyzed(service: Vulnerabilities, repository: str, number: int, *packages: tuple[str, str]) -> PlatformRef:
+    """Store an analyzed single-platform image holding PyPI ``packages`` as the worker leaves it."""
+    digest = f"sha256:{number:064x}"
+    analysis = PlatformAnalysis(platform="linux/amd64", digest=digest, os=None, problems=(), packages=tuple(
+        Package(type="pypi", name=name, version=version, purl=f"pkg:pypi/{name}@{version}", layer=digest,
+                path=f"/site-packages/{name}", cataloger="python") for name, version in packages))
+    ref = PlatformRef(REGISTRY, repository, digest)
+    service.sboms.put(REGISTRY, repository, analysis, "2026-01-01T00:00:00Z")
+    report = service.match_and_store(service.matcher(), ref, analysis)
+    bare = ImageRecord(registry=REGISTRY, repository=repository, digest=digest, status="analyzed",
+                       platforms=(PlatformRecord(digest, "linux", "amd64"),))
+    record = service.refresh_record(bare, {ref: report})
+    service.images.put(record)
+    service.file_image(record, {ref: report})
+    return ref
+
+
+def _ids(service: Vulnerabilities, ref: PlatformRef) -> set[str]:
+    report = service.reports.get(ref)
+    assert report is not None
+    return {f["id"] for f in report["findings"]}
+
+
+def test_a_rematch_writes_only_the_reports_and_records_that_changed() -> None:
+    index = MemoryIndex()
+    index.import_records([advisory("PYSEC-1", affected("PyPI", "alpha", ("introduced", "0"), ("fixed", "1.1")))])
+    service, images = _service(index)
+    one = _analyzed(service, "team/one", 1, ("alpha", "1.0"), ("beta", "1.0"))
+    two = _analyzed(service, "team/two", 2, ("beta", "1.0"))
+    writes = images.writes
+
+    _, rematched = service.import_and_rematch(index, [advisory("PYSEC-2", affected("PyPI", "beta", ("introduced", "0")))])
+    assert rematched.platforms_checked == 2
+    assert sorted(rematched.images_changed) == [f"{REGISTRY}/team/one@{one.digest}", f"{REGISTRY}/team/two@{two.digest}"]
+    assert (_ids(service, one), _ids(service, two)) == ({"PYSEC-1", "PYSEC-2"}, {"PYSEC-2"})
+    record = images.get(REGISTRY, "team/two", two.digest)
+    assert record is not None and record.vulnerabilities["unknown"] == 1 and images.writes == writes + 2
+    assert service.affected.summary("PYSEC-2") is not None and service.affected.summary("PYSEC-2").images == 2  # type: ignore[union-attr]
+
+    # A new record for alpha that affects no installed version: one SBOM matched again, nothing written.
+    before, writes = service.reports.get(one), images.writes
+    _, rematched = service.import_and_rematch(index, [advisory("PYSEC-3", affected("PyPI", "alpha", ("introduced", "2.0")))])
+    assert (rematched.platforms_checked, rematched.images_changed) == (1, ())
+    assert service.reports.get(one) == before  # its "matched" time too: not written again
+    assert images.writes == writes
+
+    # A new summary for PYSEC-2: both reports say something new, no count changed: no record written.
+    reworded = advisory("PYSEC-2", affected("PyPI", "beta", ("introduced", "0")), summary="reworded",
+                        modified="2025-01-01T00:00:00Z")
+    _, rematched = service.import_and_rematch(index, [reworded])
+    assert (rematched.platforms_checked, rematched.images_changed, images.writes) == (2, (), writes)
+    report = service.reports.get(two)
+    assert report is not None and [f["summary"] for f in report["findings"]] == ["reworded"]
+
+
+def test_a_rematch_stopped_partway_leaves_the_reports_and_the_next_one_finishes() -> None:
+    index = MemoryIndex()
+    service, images = _service(index)
+    one = _analyzed(service, "team/one", 1, ("beta", "1.0"))
+    two = _analyzed(service, "team/one", 2, ("beta", "1.0"), ("gamma", "1.0"))
+
+    images.failing = True
+    result = index.import_records([advisory("PYSEC-2", affected("PyPI", "beta", ("introduced", "0")))])
+    with pytest.raises(StorageUnavailable):
+        service.rematch(result.changed_keys)
+    assert (_ids(service, one), _ids(service, two)) == (set(), set())  # reports left as they were
+    assert service.affected.summary("PYSEC-2") is None
+
+    images.failing = False
+    rematched = service.rematch(result.changed_keys)
+    assert len(rematched.images_changed) == 2
+    assert (_ids(service, one), _ids(service, two)) == ({"PYSEC-2"}, {"PYSEC-2"})
+    assert all(r.vulnerabilities["unknown"] == 1 for r in images.list_repository(REGISTRY, "team/one"))
+    assert service.affected.summary("PYSEC-2").images == 2  # type: ignore[union-attr]

@@ -16,11 +16,13 @@ from shared.api.image_lookup import image_json
 from shared.images.model import PlatformRef
 from shared.intake.jobs import Job, encode_job
 from shared.integrations.model import Integration
+from shared.notify.messages import NotifyMessage
+from shared.records import QueueMessage
 from shared.registry.auth import Credentials
 from shared.registry.client import RegistryClient
 from shared.vulns.index import MemoryIndex
 from shared.vulns.service import Vulnerabilities
-from shared.worker.process import Message, Worker
+from shared.worker.process import Worker
 from testkit.contents import dist_info
 from testkit.images import PushedImage, push_image
 from testkit.memory_records import (
@@ -59,11 +61,11 @@ class Harness:
     affected: MemoryAffected
 
     def job(self, kind: str, image: PushedImage | None = None, *, repository: str = "team/worker", tag: str | None = None,
-            event_time: str = PUSHED_AT, integration_id: str = "i1") -> Message:
+            event_time: str = PUSHED_AT, integration_id: str = "i1") -> QueueMessage:
         job = Job(kind=kind, integration_id=integration_id, registry=self.registry.host,  # type: ignore[arg-type]
                   repository=repository, digest=str(image.digest) if image else "", tag=tag,
                   media_type=image.media_type if image else None, event_time=event_time)
-        return Message(id=f"m-{kind}-{uuid.uuid4().hex[:8]}", text=encode_job(job), dequeue_count=1)
+        return QueueMessage(id=f"m-{kind}-{uuid.uuid4().hex[:8]}", text=encode_job(job), dequeue_count=1)
 
 
 @pytest.fixture
@@ -137,7 +139,7 @@ def test_a_delete_older_than_the_last_push_is_ignored(harness: Harness) -> None:
 
 
 def test_a_message_that_is_not_a_job_is_kept_as_rejected(harness: Harness) -> None:
-    assert harness.worker.process(Message(id="m1", text="{not json", dequeue_count=1)) == "rejected"
+    assert harness.worker.process(QueueMessage(id="m1", text="{not json", dequeue_count=1)) == "rejected"
     assert [(m, t) for m, t, _ in harness.rejected.messages] == [("m1", "{not json")]
     assert harness.images.records == {}
 
@@ -254,3 +256,39 @@ def test_an_expired_lease_of_a_dead_worker_is_taken_over(harness: Harness) -> No
     assert harness.worker.leases.acquire(harness.registry.host, "team/worker", str(image.digest), "dead-message",
                                          "2026-01-01T00:00:00.000000Z", "2026-01-01T00:15:00.000000Z")
     assert harness.worker.process(harness.job("push", image, tag="expired")) == "analyzed"
+
+
+@dataclass
+class Notices:
+    """The notifications queue as a list of what was put on it."""
+
+    messages: list[NotifyMessage]
+
+    def put(self, message: NotifyMessage) -> None:
+        self.messages.append(message)
+
+
+def test_a_new_build_of_a_tag_announces_only_the_findings_it_added(harness: Harness) -> None:
+    index = MemoryIndex()
+    high = {"database_specific": {"severity": "HIGH"}}
+    index.import_records([advisory("PYSEC-2026-7", affected("PyPI", "requests", ("introduced", "0"), ("fixed", "2.5.0")),
+                                   **high),
+                          advisory("PYSEC-2026-8", affected("PyPI", "urllib3", ("introduced", "0"), ("fixed", "2.0.0")),
+                                   **high)])
+    notices = Notices([])
+    worker = replace(harness.worker, vulnerabilities=replace(harness.worker.vulnerabilities, source=index,
+                                                             notices=notices))
+    first = push_image(harness.registry, "team/notify", "1", [{"etc/os-release": OS_RELEASE},
+                                                              dist_info("requests", "2.0.0", site=DIST_PACKAGES)])
+    assert worker.process(harness.job("push", first, repository="team/notify", tag="1")) == "analyzed"
+    second = push_image(harness.registry, "team/notify", "1", [{"etc/os-release": OS_RELEASE},
+                                                               dist_info("requests", "2.0.0", site=DIST_PACKAGES),
+                                                               dist_info("urllib3", "1.26.0", site=DIST_PACKAGES)])
+    assert worker.process(harness.job("push", second, repository="team/notify", tag="1")) == "analyzed"
+    untagged = push_image(harness.registry, "team/notify", "2", [{"etc/os-release": OS_RELEASE},
+                                                                 dist_info("requests", "2.1.0", site=DIST_PACKAGES)])
+    assert worker.process(harness.job("push", untagged, repository="team/notify")) == "analyzed"
+    announced = [(m.notice.digest, [f.id for f in m.notice.findings]) for m in notices.messages if m.notice]
+    # the first push of a tag announces everything; its next build only what it added; an untagged push everything
+    assert announced == [(str(first.digest), ["PYSEC-2026-7"]), (str(second.digest), ["PYSEC-2026-8"]),
+                         (str(untagged.digest), ["PYSEC-2026-7"])]

@@ -1,12 +1,15 @@
 // #/image?registry=R&repository=P&reference=TAG_OR_DIGEST[&platform=os/arch] — one image: its
-// findings per severity, its platforms, SBOM downloads, vulnerabilities (filterable) and layers with the
-// packages each introduced.
+// findings per severity, its policy results, its platforms, the base image each was built on with what to do
+// about it, SBOM downloads, vulnerabilities (filterable; those a VEX statement suppresses shown, marked and
+// not counted) and layers with the packages each introduced.
 
 import { api } from "../api.js";
 import { add, facts, h, put, routeHref, routeLink, table } from "../dom.js";
 import { severityColumns } from "../charts.js";
 import { SEVERITIES, bytes, severityBadge, shortDigest, statusBadge, when } from "../format.js";
 import { errorBox, loading, severityFilter, statusLine } from "../ui.js";
+import { ORIGIN_LABELS, baseCard, originTally, recommendationsCard } from "../panels/bases.js";
+import { policiesCard, policyCounts } from "../panels/policies.js";
 
 const SBOM_FORMATS = [
   { format: "json", label: "Lookout JSON", extension: "json", perPlatform: false },
@@ -75,34 +78,114 @@ function platformFacts(platform) {
           : h("p", { class: "muted" }, "No labels."))));
 }
 
-function findingRow(finding) {
+/** The marks of a finding a VEX statement suppresses: the badge, the justification and the impact statement. */
+function vexNote(suppressed) {
+  const status = String(suppressed.status || "suppressed");
+  return h("div", { class: "vex-note", title: [suppressed.source, suppressed.scope && `imported for ${suppressed.scope}`].filter(Boolean).join("; ") },
+    h("span", { class: "vex-badge" }, `VEX: ${status}`),
+    suppressed.justification ? h("div", { class: "small vex-justification" }, suppressed.justification.replaceAll("_", " ")) : null,
+    suppressed.statement ? h("div", { class: "small muted vex-statement" }, suppressed.statement) : null,
+    h("div", { class: "small muted" }, "not counted"));
+}
+
+function originCell(origin) {
+  if (origin !== "base" && origin !== "image") return h("span", { class: "muted" }, "—");
+  return h("span", { class: `origin origin-${origin}`, "data-origin": origin }, origin === "base" ? "base" : "this image");
+}
+
+const FINDING_COLUMNS = ["Severity", "Vulnerability", "Package", "Installed", "Fixed in", "Origin", "Summary", "Where"];
+const WIDE_COLUMNS = new Set(["Vulnerability", "Summary", "Where"]);
+
+/** The columns of the findings table: Origin only when the platform has a detected base. */
+function findingColumns(withOrigin) {
+  return FINDING_COLUMNS.filter((label) => withOrigin || label !== "Origin");
+}
+
+/**
+ * One finding as a table row. Each cell carries its column's name (`data-label`) and explicit ARIA roles keep the
+ * table's semantics when a narrow screen lays the rows out as blocks.
+ */
+function findingRow(finding, withOrigin) {
   const where = (finding.locations || []).map((location) => h("div", { class: "mono small path" }, location.path));
-  return [
+  const cells = [
     severityBadge(finding.severity),
     h("div", {}, routeLink("vulnerability", { id: finding.id }, h("strong", {}, finding.id)),
-      (finding.aliases || []).length ? h("div", { class: "small muted" }, finding.aliases.join(", ")) : null),
+      (finding.aliases || []).length ? h("div", { class: "small muted" }, finding.aliases.join(", ")) : null,
+      finding.suppressed ? vexNote(finding.suppressed) : null),
     h("div", {}, h("span", { class: "pkg-name" }, finding.name), h("div", { class: "small muted mono" }, finding.ecosystem || "")),
     h("span", { class: "mono" }, finding.installed_version),
     (finding.fixed_versions || []).length ? h("span", { class: "mono fixed" }, finding.fixed_versions.join(", ")) : h("span", { class: "muted" }, "no fix"),
-    h("div", { class: "summary" }, finding.summary || ""),
-    h("div", {}, where),
   ];
+  if (withOrigin) cells.push(originCell(finding.origin));
+  cells.push(h("div", { class: "summary" }, finding.summary || ""), h("div", {}, where));
+  const labels = findingColumns(withOrigin);
+  return h("tr", { role: "row", "data-id": finding.id, "data-origin": finding.origin || null, class: finding.suppressed ? "suppressed" : null,
+    "data-suppressed": finding.suppressed ? "true" : null },
+  cells.map((cell, index) => h("td", { role: "cell", "data-label": labels[index], class: WIDE_COLUMNS.has(labels[index]) ? "wide" : null }, cell)));
 }
 
-function vulnerabilitiesCard(image, platform) {
+/** Radio buttons: every finding, only those from the base, or only those the image added. */
+function originFilter(onChange) {
+  const choices = [["all", "all origins"], ["base", ORIGIN_LABELS.base.toLowerCase()], ["image", ORIGIN_LABELS.image.toLowerCase()]];
+  const fieldset = h("fieldset", { class: "filters", id: "origin-filter" }, h("legend", {}, "Origin"),
+    choices.map(([value, label]) => h("label", { class: "chip" },
+      h("input", { type: "radio", name: "origin", id: `origin-${value}`, value, props: { checked: value === "all" } }), label)));
+  fieldset.addEventListener("change", () => onChange(fieldset.querySelector("input:checked")?.value || "all"));
+  return fieldset;
+}
+
+function ofPlatform(report, platform) {
+  const platforms = report?.platforms || [];
+  return platforms.find((p) => p.digest === platform.digest) || platforms[0] || null;
+}
+
+/** "2 counted (1 critical, 1 unknown, 2 fixable) · 1 suppressed by VEX (not counted)" for a platform report. */
+function tallyLine(report) {
+  const counts = report?.counts || {};
+  const levels = SEVERITIES.filter((level) => Number(counts[level]) > 0).map((level) => `${counts[level]} ${level}`);
+  if (Number(counts.fixable) > 0) levels.push(`${counts.fixable} fixable`);
+  const suppressed = Number(report?.suppressed) || 0;
+  return h("p", { class: "findings-tally", id: "findings-tally" },
+    h("strong", {}, `${Number(counts.total) || 0} counted`), levels.length ? ` (${levels.join(", ")})` : "",
+    suppressed ? h("span", { class: "vex-count" }, ` · ${suppressed} suppressed by VEX (not counted, shown below)`) : null);
+}
+
+/**
+ * The findings of one platform, filtered by severity and fixability (by the API) and by origin (here, from the
+ * API's `origin` of each finding). `first` is the unfiltered report the page already asked for.
+ */
+function vulnerabilitiesCard(image, platform, first) {
   const results = h("div", { id: "findings" });
+  const tally = h("div", { id: "findings-head" });
+  const withOrigin = Boolean(platform.base);
   let levels = new Set(SEVERITIES);
   let fixable = false;
+  let origin = "all";
   let latest = 0;
-  async function load() {
+  let shown = null;
+  function draw() {
+    if (!shown) return;
+    const findings = (shown.findings || []).filter((finding) => origin === "all" || finding.origin === origin);
+    const headers = findingColumns(withOrigin);
+    put(results,
+      ...(shown.warnings || []).map((warning) => h("p", { class: "coverage-warning" }, `Not checked: ${warning}.`)),
+      findings.length
+        ? h("table", { class: "data stack-narrow", id: "findings-table", role: "table" },
+          h("thead", { role: "rowgroup" }, h("tr", { role: "row" }, headers.map((label) => h("th", { scope: "col", role: "columnheader" }, label)))),
+          h("tbody", { role: "rowgroup" }, findings.map((finding) => findingRow(finding, withOrigin))))
+        : h("p", { class: "empty", id: "no-findings" }, "No finding matches."),
+      shown.snapshot ? h("p", { class: "small muted" }, `Advisories as of snapshot ${shown.snapshot}.`) : null);
+  }
+  async function load(initial) {
     const mine = ++latest;
     results.replaceChildren(loading("Loading the findings"));
     if (!levels.size) {
+      shown = null;
       results.replaceChildren(h("p", { class: "empty" }, "Pick at least one severity."));
       return;
     }
     try {
-      const report = await api("images/vulnerabilities", {
+      const report = initial || await api("images/vulnerabilities", {
         params: {
           registry: image.registry, repository: image.repository, reference: image.digest,
           severity: levels.size === SEVERITIES.length ? undefined : [...levels].join(","),
@@ -110,15 +193,9 @@ function vulnerabilitiesCard(image, platform) {
         },
       });
       if (mine !== latest) return;
-      const ofPlatform = (report.platforms || []).find((p) => p.digest === platform.digest) || (report.platforms || [])[0];
-      const findings = ofPlatform ? ofPlatform.findings || [] : [];
-      const warnings = ofPlatform ? ofPlatform.warnings || [] : [];
-      put(results,
-        ...warnings.map((warning) => h("p", { class: "coverage-warning" }, `Not checked: ${warning}.`)),
-        findings.length
-        ? table(["Severity", "Vulnerability", "Package", "Installed", "Fixed in", "Summary", "Where"], findings.map(findingRow), { class: "data", id: "findings-table" })
-        : h("p", { class: "empty", id: "no-findings" }, "No finding matches."),
-      ofPlatform && ofPlatform.snapshot ? h("p", { class: "small muted" }, `Advisories as of snapshot ${ofPlatform.snapshot}.`) : null);
+      shown = ofPlatform(await report, platform);
+      if (initial) put(tally, tallyLine(shown));
+      draw();
     } catch (error) {
       if (mine === latest) results.replaceChildren(errorBox(error, "The findings"));
     }
@@ -128,8 +205,10 @@ function vulnerabilitiesCard(image, platform) {
     fixable = onlyFixable;
     load();
   }, "vuln");
-  load();
-  return h("section", { class: "card", id: "vulnerabilities" }, h("h2", {}, "Vulnerabilities"), filter, results);
+  load(first);
+  return h("section", { class: "card", id: "vulnerabilities", "aria-labelledby": "vulnerabilities-title" },
+    h("h2", { id: "vulnerabilities-title" }, "Vulnerabilities"), tally, filter,
+    withOrigin ? originFilter((chosen) => { origin = chosen; draw(); }) : null, results);
 }
 
 function layersCard(image, platform) {
@@ -153,10 +232,12 @@ function layersCard(image, platform) {
     const layers = platform.layers || [];
     body.replaceChildren(...layers.map((layer, index) => {
       const introduced = (byLayer.get(layer.digest) || []).slice().sort((a, b) => `${a.type}${a.name}`.localeCompare(`${b.type}${b.name}`));
+      const fromBase = platform.base && index < Number(platform.base.layers);
       const summary = h("summary", {},
         h("span", { class: "layer-index" }, `#${index + 1}`), " ", shortDigest(layer.digest), " ",
         h("span", { class: "muted" }, bytes(layer.size)), " · ",
-        h("strong", {}, `${introduced.length} package${introduced.length === 1 ? "" : "s"}`));
+        h("strong", {}, `${introduced.length} package${introduced.length === 1 ? "" : "s"}`),
+        fromBase ? h("span", { class: "tag base-tag", title: `from the base image ${platform.base.name}` }, "base") : null);
       const details = h("details", { class: "layer", "data-layer": layer.digest, open: introduced.length > 0 && introduced.length <= 40 }, summary);
       if (introduced.length) {
         details.append(table(["Package", "Version", "Type", "License", "Path"], introduced.map((item) => [
@@ -175,6 +256,17 @@ function layersCard(image, platform) {
     if (orphans.length) body.append(h("p", { class: "muted" }, `${orphans.length} packages from layers not listed above.`));
   })();
   return h("section", { class: "card", id: "layers-card" }, h("h2", {}, "Layers and the packages each introduced"), body);
+}
+
+/** "N suppressed by VEX (not counted)" for the whole image: each suppressed flaw of a package version once. */
+function suppressedNote(report) {
+  const seen = new Set();
+  for (const platform of report?.platforms || []) {
+    for (const finding of platform.findings || []) {
+      if (finding.suppressed) seen.add(`${finding.id}\u0000${finding.name}\u0000${finding.installed_version}`);
+    }
+  }
+  return seen.size ? h("p", { class: "vex-count", id: "suppressed-note" }, `${seen.size} suppressed by VEX (not counted)`) : null;
 }
 
 export async function imagePage(view, params) {
@@ -209,6 +301,7 @@ export async function imagePage(view, params) {
         ["Size", image.size ? bytes(image.size) : null],
         ["Received", when(image.received)],
         ["Analyzed", image.analyzed ? h("span", {}, when(image.analyzed), image.duration_ms ? h("span", { class: "muted" }, ` in ${(image.duration_ms / 1000).toFixed(1)} s`) : null) : null],
+        ["Policies", image.status === "analyzed" ? policyCounts(image.policy, { id: "summary-policies" }) : null],
       ]),
       image.status === "analyzed"
         ? h("div", { class: "chart-box", id: "severity-chart" }, severityColumns(image.vulnerabilities, { fixable: image.fixable ?? 0, unchecked: (image.warnings || []).length }))
@@ -224,5 +317,13 @@ export async function imagePage(view, params) {
     slot.append(h("p", { class: "card muted" }, image.status === "analyzed" ? "The image has no platform image." : "Findings, packages and SBOMs appear once the image is analyzed."));
     return;
   }
-  add(slot, tabs, platformFacts(platform), sbomCard(image, platform.platform), vulnerabilitiesCard(image, platform), layersCard(image, platform));
+  const report = api("images/vulnerabilities", { params: { registry: image.registry, repository: image.repository, reference: image.digest } });
+  report.then((found) => {
+    const note = suppressedNote(found);
+    if (note) summary.querySelector("#severity-chart")?.append(note);
+  }, () => {});
+  const platformReport = report.then((found) => ofPlatform(found, platform));
+  platformReport.catch(() => {});
+  add(slot, policiesCard(image), tabs, platformFacts(platform), baseCard(platform, platformReport), recommendationsCard(image, platform),
+    sbomCard(image, platform.platform), vulnerabilitiesCard(image, platform, report), layersCard(image, platform));
 }

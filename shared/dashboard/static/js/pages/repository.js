@@ -1,11 +1,22 @@
-// #/repository?registry=R&repository=P — a repository's images, newest first, paged with "More";
-// and a form that opens one image by tag or digest (which works with any version of the API).
+// #/repository?registry=R&repository=P — a repository's images, newest first, paged with "More", each with
+// its findings, its policy results in short and whether its base image moved on; and a form that opens one
+// image by tag or digest (which works with any version of the API).
 
 import { ApiError, api } from "../api.js";
 import { h, routeHref, routeLink } from "../dom.js";
 import { largestTotal, severityCell } from "../charts.js";
 import { shortDigest, statusBadge, when } from "../format.js";
 import { errorBox, heading, pageSize, pager } from "../ui.js";
+import { policySummary } from "../panels/policies.js";
+
+/** A "rebuild needed" mark when a platform's base image tag now points elsewhere. */
+function rebuildMark(image) {
+  const moved = (image.platforms || []).filter((p) => p.base && p.base.current_digest);
+  if (!moved.length) return null;
+  const names = moved.map((p) => `${p.platform}: ${p.base.name}`).join("; ");
+  return h("span", { class: "rebuild-chip", title: `the base image's tag points at a newer image (${names})` },
+    h("span", { "aria-hidden": "true" }, "⚠ "), "rebuild needed");
+}
 
 function openForm(registry, repository) {
   const reference = h("input", { type: "text", id: "reference-input", placeholder: "tag or sha256:digest", autocomplete: "off", spellcheck: "false", required: true, "aria-label": "Tag or digest" });
@@ -34,7 +45,7 @@ export async function repositoryPage(view, params) {
   const tbody = h("tbody");
   const images = [];
   const tableElement = h("table", { class: "data", id: "images-table" },
-    h("thead", {}, h("tr", {}, ["Tags", "Digest", "Status", "Platforms", "Received", "Findings", "Fixable"].map((t) => h("th", { scope: "col" }, t)))),
+    h("thead", {}, h("tr", {}, ["Tags", "Digest", "Status", "Platforms", "Received", "Findings", "Fixable", "Policies"].map((t) => h("th", { scope: "col" }, t)))),
     tbody);
   const card = h("section", { class: "card" }, h("h2", {}, "Images"), tableElement);
   view.append(card);
@@ -46,12 +57,13 @@ export async function repositoryPage(view, params) {
         ? (image.tags || []).map((tag) => h("span", { class: "tag" }, routeLink("image", { registry, repository, reference: tag }, tag)))
         : h("span", { class: "muted" }, "untagged")),
       h("td", {}, routeLink("image", { registry, repository, reference: image.digest }, shortDigest(image.digest))),
-      h("td", {}, statusBadge(image.status)),
+      h("td", {}, statusBadge(image.status), image.status === "analyzed" ? rebuildMark(image) : null),
       h("td", {}, (image.platforms || []).map((p) => p.platform).join(", ") || "—"),
       h("td", {}, when(image.received || image.event_time)),
       h("td", {}, image.status === "analyzed" ? severityCell(image.vulnerabilities, { scale }) : h("span", { class: "muted" }, "—")),
-      h("td", { class: "num" }, image.status === "analyzed" ? String(image.fixable ?? 0) : "—"))));
-    if (!images.length) tbody.append(h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No image recorded yet.")));
+      h("td", { class: "num" }, image.status === "analyzed" ? String(image.fixable ?? 0) : "—"),
+      h("td", { class: "policies-cell" }, image.status === "analyzed" ? policySummary(image.policy) : h("span", { class: "muted" }, "—")))));
+    if (!images.length) tbody.append(h("tr", {}, h("td", { colspan: 8, class: "empty" }, "No image recorded yet.")));
   }
 
   const older = new ApiError(404, "no-endpoint", "This Lookout does not list a repository's images yet "

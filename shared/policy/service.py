@@ -1,0 +1,181 @@
+"""Policies in the app: evaluate an image's policies when it is analyzed or re-matched, store and serve the results.
+
+:meth:`Policies.evaluate_image` reads the settings that apply to the image (its integration's and its
+repository's configuration over the defaults, :mod:`shared.policy.config`) and the imported
+high-profile list, evaluates every enabled policy (:mod:`shared.policy.evaluate`), stores the result
+(the previous one is kept while results differ, so that a pass turning to fail can be told), and
+returns the record carrying the counts per outcome (``ImageRecord.policy``) for the caller to store.
+The integration of an image is the one whose registry it is in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from shared.analysis.model import PlatformAnalysis
+from shared.api.image_lookup import find_record
+from shared.clock import utc_now
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.images.model import ImageRecord, PlatformRef
+from shared.notify.changes import announce_policy_failures
+from shared.notify.messages import NotificationQueue
+from shared.policy.config import PolicyConfig, PolicySetting, effective_settings
+from shared.policy.evaluate import Evidence, evaluate
+from shared.policy.highprofile import HighProfileList
+from shared.policy.model import PolicyChange, PolicyEvaluation, StoredPolicies, policy_changes
+from shared.records import ImageRecords, IntegrationRecords, PolicyConfigs, PolicyResults, ReportRecords, SbomRecords
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """What evaluating an image's policies did: the ``record`` with its policy counts (not stored yet), the
+    ``evaluation`` stored, and the ``changes`` of outcome since the evaluation stored before it (every
+    policy, with ``before`` None, on the first evaluation)."""
+
+    record: ImageRecord
+    evaluation: PolicyEvaluation
+    changes: tuple[PolicyChange, ...]
+
+
+@dataclass(frozen=True)
+class Policies:
+    """Evaluating, storing and serving policy results, with the stores it is given."""
+
+    results: PolicyResults
+    configs: PolicyConfigs
+    integrations: IntegrationRecords
+    images: ImageRecords
+    sboms: SbomRecords
+    reports: ReportRecords
+    notices: NotificationQueue | None = None
+    """Where an image's policies that turned from pass to fail are announced (None: no notifications)."""
+
+    def integration_of(self, registry: str) -> str | None:
+        """The id of the integration of ``registry``, None when there is none."""
+        return next((i.id for i in self.integrations.list() if i.registry == registry), None)
+
+    def settings_for(self, registry: str, repository: str, integration_id: str | None = None) -> tuple[PolicySetting, ...]:
+        """The settings that apply to the images of ``registry/repository`` (the integration's configuration, then
+        the repository's, over the defaults)."""
+        integration_id = integration_id or self.integration_of(registry)
+        if integration_id is None:
+            return effective_settings([])
+        return effective_settings([self.configs.get(integration_id, None), self.configs.get(integration_id, repository)])
+
+    def evaluation_of(self, record: ImageRecord, reports: Mapping[PlatformRef, Mapping[str, Any]] | None = None,
+                      analyses: Iterable[PlatformAnalysis] = (), integration_id: str | None = None,
+                      high_profile: HighProfileList | None = None) -> PolicyEvaluation:
+        """The policies' results for ``record`` (nothing is stored): its reports from ``reports``, else stored; its
+        SBOMs from ``analyses``, else read when a policy needs them."""
+        known = {ref.digest: report for ref, report in (reports or {}).items()
+                 if (ref.registry, ref.repository) == (record.registry, record.repository)}
+        for platform in record.platforms:
+            if platform.digest not in known:
+                stored = self.reports.get(PlatformRef(record.registry, record.repository, platform.digest))
+                if stored is not None:
+                    known[platform.digest] = stored
+        in_hand = {a.digest: a for a in analyses}
+        settings = self.settings_for(record.registry, record.repository, integration_id)
+        evidence = Evidence(record=record, reports=known, sbom=_sbom_reader(self.sboms, record, in_hand),
+                            high_profile=high_profile if high_profile is not None else self.configs.high_profile())
+        return evaluate(evidence, settings, utc_now())
+
+    def evaluate_image(self, record: ImageRecord, reports: Mapping[PlatformRef, Mapping[str, Any]] | None = None,
+                       analyses: Iterable[PlatformAnalysis] = (), integration_id: str | None = None,
+                       high_profile: HighProfileList | None = None) -> Evaluated:
+        """Evaluate the policies of analyzed image ``record`` (see :meth:`evaluation_of`) and store the results;
+        the caller stores the returned record (it carries the counts per outcome)."""
+        evaluation = self.evaluation_of(record, reports, analyses, integration_id, high_profile)
+        before = self.results.put(record.registry, record.repository, record.digest, evaluation)
+        changes = policy_changes(before, evaluation)
+        if any(c.now_failing for c in changes if c.before is not None):
+            log.info("%s/%s@%s: policies now failing: %s", record.registry, record.repository, record.digest,
+                     ", ".join(c.id for c in changes if c.now_failing))
+        announce_policy_failures(self.notices, record, evaluation, changes)
+        return Evaluated(replace(record, policy=evaluation.summary), evaluation, changes)
+
+    def evaluate(self, record: ImageRecord, reports: Mapping[PlatformRef, Mapping[str, Any]] | None = None,
+                 analyses: Iterable[PlatformAnalysis] = (), integration_id: str | None = None) -> ImageRecord:
+        """:meth:`evaluate_image`'s record: ``record`` with its policy counts, the results stored."""
+        return self.evaluate_image(record, reports, analyses, integration_id).record
+
+    def reevaluate(self, registry: str | None = None, repository: str | None = None,
+                   progress: Callable[[ImageRecord], None] | None = None) -> int:
+        """Evaluate every analyzed image (of ``registry``, of its ``repository``) again and store the results and
+        the records: after a configuration change or a new high-profile list. Returns how many images."""
+        count = 0
+        high_profile = self.configs.high_profile()
+        for record in self.images.iter_analyzed(registry):
+            if repository is not None and record.repository != repository:
+                continue
+            evaluated = self.evaluate_image(record, high_profile=high_profile)
+            current = self.images.get(record.registry, record.repository, record.digest)
+            if current is not None and current.status == "analyzed" and current.policy != evaluated.record.policy:
+                self.images.put(replace(current, policy=evaluated.record.policy))
+            count += 1
+            if progress is not None:
+                progress(record)
+        return count
+
+    def image_policy(self, registry: object, repository: object, reference: object) -> dict[str, Any]:
+        """The API document of an image's policies (see :func:`policy_json`). NotFound for an unknown image,
+        Conflict while it is not analyzed. An image analyzed before policies existed is evaluated on the
+        spot (``"stored": false``; nothing is written)."""
+        record = find_record(self.images, registry, repository, reference)
+        if record is None:
+            raise NotFound("no such image has been recorded")
+        if record.status != "analyzed":
+            raise Conflict(f"the image is not analyzed (status {record.status}): {record.error or 'analysis pending'}")
+        stored = self.results.get(record.registry, record.repository, record.digest)
+        tags = self.images.tags_of(record.registry, record.repository, record.digest)
+        if stored is None:
+            return policy_json(record, tags, StoredPolicies(self.evaluation_of(record)), stored=False)
+        return policy_json(record, tags, stored)
+
+    def set_config(self, integration_id: str, repository: str | None, config: PolicyConfig) -> None:
+        """Store the configuration of an integration (``repository`` None) or of one of its repositories."""
+        integration = self.integrations.get(integration_id)
+        if integration is None:
+            raise NotFound(f"no integration {integration_id}")
+        if repository is not None and not repository.strip():
+            raise InvalidInput("the repository name is empty")
+        self.configs.put(integration_id, repository, config, utc_now())
+
+    def registry_of(self, integration_id: str) -> str:
+        """The registry of integration ``integration_id``; NotFound when there is none."""
+        integration = self.integrations.get(integration_id)
+        if integration is None:
+            raise NotFound(f"no integration {integration_id}")
+        return integration.registry
+
+
+def _sbom_reader(sboms: SbomRecords, record: ImageRecord, in_hand: Mapping[str, PlatformAnalysis]
+                 ) -> Callable[[str], PlatformAnalysis | None]:
+    def read(digest: str) -> PlatformAnalysis | None:
+        return in_hand.get(digest) or sboms.get(record.registry, record.repository, digest)
+    return read
+
+
+def policy_json(record: ImageRecord, tags: Sequence[str], policies: StoredPolicies, *, stored: bool = True
+                ) -> dict[str, Any]:
+    """``{"registry", "repository", "digest", "tags", "evaluated", "summary", "failed", "results", "disabled",
+    "previous", "changes", "stored"}``: ``results`` each ``{"id", "version", "title", "result", "reasons",
+    "omitted"}`` (reasons ``{"text", "package"?, "advisory"?}``); ``previous`` the evaluation before the last
+    change of results (null before any), ``changes`` the outcomes that changed then."""
+    current, previous = policies.current, policies.previous
+    return {
+        "registry": record.registry,
+        "repository": record.repository,
+        "digest": record.digest,
+        "tags": list(tags),
+        **current.to_json(),
+        "failed": current.failed,
+        "previous": previous.to_json() if previous is not None else None,
+        "changes": [c.to_json() for c in policy_changes(previous, current)] if previous is not None else [],
+        "stored": stored,
+    }
