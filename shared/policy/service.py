@@ -11,6 +11,7 @@ The integration of an image is the one whose registry it is in.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -69,9 +70,11 @@ class Policies:
 
     def evaluation_of(self, record: ImageRecord, reports: Mapping[PlatformRef, Mapping[str, Any]] | None = None,
                       analyses: Iterable[PlatformAnalysis] = (), integration_id: str | None = None,
-                      high_profile: HighProfileList | None = None) -> PolicyEvaluation:
+                      high_profile: HighProfileList | None = None,
+                      settings: tuple[PolicySetting, ...] | None = None) -> PolicyEvaluation:
         """The policies' results for ``record`` (nothing is stored): its reports from ``reports``, else stored; its
-        SBOMs from ``analyses``, else read when a policy needs them."""
+        SBOMs from ``analyses``, else read when a policy needs them; the ``settings`` and ``high_profile`` list
+        given, else read."""
         known = {ref.digest: report for ref, report in (reports or {}).items()
                  if (ref.registry, ref.repository) == (record.registry, record.repository)}
         for platform in record.platforms:
@@ -80,17 +83,19 @@ class Policies:
                 if stored is not None:
                     known[platform.digest] = stored
         in_hand = {a.digest: a for a in analyses}
-        settings = self.settings_for(record.registry, record.repository, integration_id)
+        if settings is None:
+            settings = self.settings_for(record.registry, record.repository, integration_id)
         evidence = Evidence(record=record, reports=known, sbom=_sbom_reader(self.sboms, record, in_hand),
                             high_profile=high_profile if high_profile is not None else self.configs.high_profile())
         return evaluate(evidence, settings, utc_now())
 
     def evaluate_image(self, record: ImageRecord, reports: Mapping[PlatformRef, Mapping[str, Any]] | None = None,
                        analyses: Iterable[PlatformAnalysis] = (), integration_id: str | None = None,
-                       high_profile: HighProfileList | None = None) -> Evaluated:
+                       high_profile: HighProfileList | None = None,
+                       settings: tuple[PolicySetting, ...] | None = None) -> Evaluated:
         """Evaluate the policies of analyzed image ``record`` (see :meth:`evaluation_of`) and store the results;
         the caller stores the returned record (it carries the counts per outcome)."""
-        evaluation = self.evaluation_of(record, reports, analyses, integration_id, high_profile)
+        evaluation = self.evaluation_of(record, reports, analyses, integration_id, high_profile, settings)
         before = self.results.put(record.registry, record.repository, record.digest, evaluation)
         changes = policy_changes(before, evaluation)
         if any(c.now_failing for c in changes if c.before is not None):
@@ -103,6 +108,11 @@ class Policies:
                  analyses: Iterable[PlatformAnalysis] = (), integration_id: str | None = None) -> ImageRecord:
         """:meth:`evaluate_image`'s record: ``record`` with its policy counts, the results stored."""
         return self.evaluate_image(record, reports, analyses, integration_id).record
+
+    def run(self) -> PolicyRun:
+        """An evaluation of many images at once (a re-match) that reads the integrations, each repository's
+        settings and the high-profile list once."""
+        return PolicyRun(self)
 
     def reevaluate(self, registry: str | None = None, repository: str | None = None,
                    progress: Callable[[ImageRecord], None] | None = None) -> int:
@@ -179,3 +189,40 @@ def policy_json(record: ImageRecord, tags: Sequence[str], policies: StoredPolici
         "changes": [c.to_json() for c in policy_changes(previous, current)] if previous is not None else [],
         "stored": stored,
     }
+
+
+class PolicyRun:
+    """:meth:`Policies.evaluate` for many images, the integrations, each repository's settings and the
+    high-profile list read once, when first needed (changes made meanwhile apply from the next run).
+    Safe to share between threads."""
+
+    def __init__(self, policies: Policies) -> None:
+        self._policies = policies
+        self._lock = threading.Lock()
+        self._integrations: dict[str, str] | None = None
+        self._high_profile: tuple[HighProfileList | None] | None = None
+        self._settings: dict[tuple[str, str], tuple[PolicySetting, ...]] = {}
+
+    def evaluate(self, record: ImageRecord, reports: Mapping[PlatformRef, Mapping[str, Any]]) -> ImageRecord:
+        """``record`` with its policy counts, the results stored (see :meth:`Policies.evaluate_image`)."""
+        return self._policies.evaluate_image(record, reports, high_profile=self._high_profile_list(),
+                                             settings=self._settings_for(record.registry, record.repository)).record
+
+    def _high_profile_list(self) -> HighProfileList | None:
+        with self._lock:
+            if self._high_profile is None:
+                self._high_profile = (self._policies.configs.high_profile(),)
+            return self._high_profile[0]
+
+    def _settings_for(self, registry: str, repository: str) -> tuple[PolicySetting, ...]:
+        with self._lock:
+            if self._integrations is None:
+                self._integrations = {i.registry: i.id for i in self._policies.integrations.list()}
+            integration_id = self._integrations.get(registry)
+            known = self._settings.get((registry, repository))
+        if known is None:
+            known = (self._policies.settings_for(registry, repository, integration_id) if integration_id
+                     else effective_settings([]))
+            with self._lock:
+                self._settings[(registry, repository)] = known
+        return known

@@ -35,7 +35,7 @@ from shared.images.listing import AdvisoryHit
 from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
 from shared.notify.changes import announce_new_findings
 from shared.notify.messages import NotificationQueue
-from shared.policy.service import Policies
+from shared.policy.service import Policies, PolicyRun
 from shared.records import AffectedImages, ImageRecords, ReportRecords, RepositorySummaries, SbomRecords, VexStatements
 from shared.settings import Settings
 from shared.vex.scoped import RememberedDocuments, RepositoryDocuments, apply_stored_vex
@@ -308,7 +308,8 @@ class Vulnerabilities:
             digests = {(d.ref.registry, d.ref.repository, d.ref.digest) for d in rewritten}
             records = [record for found in listed for record in found if record.status == "analyzed"
                        and any((record.registry, record.repository, p.digest) in digests for p in record.platforms)]
-            settled = list(pool.map(lambda record: self._settle_image(record, matched), records))
+            policies = self.policies.run() if self.policies is not None else None
+            settled = list(pool.map(lambda record: self._settle_image(record, matched, policies), records))
             if settled:
                 self.file_images([(image.record, image.known) for image in settled])
             list(pool.map(lambda image: announce_new_findings(self.notices, image.record, image.before, image.known,
@@ -332,15 +333,17 @@ class Vulnerabilities:
         after, _ = self.make_report(matcher, ref, analysis, documents=documents)
         return _Rematched(ref, before, after)
 
-    def _settle_image(self, record: ImageRecord, matched: Mapping[PlatformRef, _Rematched]) -> _Settled:
+    def _settle_image(self, record: ImageRecord, matched: Mapping[PlatformRef, _Rematched],
+                      policies: PolicyRun | None) -> _Settled:
         """Bring an analyzed image whose platform reports changed up to date with them: its record (stored
         only when more than its advisory snapshot changed, see :func:`_without_snapshot`) and its
-        policies. Its filing and notice follow for all images at once."""
+        policies (evaluated by ``policies``, the re-match's run). Its filing and notice follow for all
+        images at once."""
         mine = [PlatformRef(record.registry, record.repository, p.digest) for p in record.platforms]
         known = {ref: matched[ref].current for ref in mine if ref in matched}
         refreshed = self.refresh_record(record, known)
-        if self.policies is not None:
-            refreshed = self.policies.evaluate(refreshed, known)
+        if policies is not None:
+            refreshed = policies.evaluate(refreshed, known)
         stored = _without_snapshot(refreshed) != _without_snapshot(record)
         if stored:
             self.images.put(refreshed)

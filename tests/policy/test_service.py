@@ -5,7 +5,7 @@ attestations), and the API's read side."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -13,7 +13,7 @@ from shared.analysis.cache import MemoryLayerCache
 from shared.errors import Conflict, NotFound
 from shared.intake.jobs import Job, encode_job
 from shared.integrations.model import Integration
-from shared.policy.config import parse_config
+from shared.policy.config import PolicyConfig, parse_config
 from shared.policy.highprofile import HighProfileList
 from shared.policy.service import Policies
 from shared.records import QueueMessage
@@ -194,3 +194,33 @@ def test_the_read_side_refuses_unknown_and_unanalyzed_images_and_evaluates_older
                   digest=str(image.digest), tag=None, media_type=image.media_type, event_time="2026-03-02T10:00:00.000000Z")
     assert harness.worker.process(QueueMessage(id="m-delete", text=encode_job(deleted), dequeue_count=1)) == "deleted"
     assert harness.results.get(registry.host, "policy/old", str(image.digest)) is None
+
+
+@dataclass
+class CountingConfigs(MemoryPolicyConfigs):
+    """The in-memory configurations, counting reads."""
+
+    reads: int = 0
+
+    def get(self, integration_id: str, repository: str | None) -> PolicyConfig | None:
+        self.reads += 1
+        return super().get(integration_id, repository)
+
+    def high_profile(self) -> HighProfileList | None:
+        self.reads += 1
+        return super().high_profile()
+
+
+def test_a_run_reads_the_settings_of_a_repository_and_the_high_profile_list_once(harness: Harness) -> None:
+    registry = harness.registry
+    pushed = [push_image(registry, "policy/run", tag, layers(version), user="app")
+              for tag, version in (("a", "2.19.0"), ("b", "2.18.0"), ("c", "2.17.0"))]
+    for image, tag in zip(pushed, "abc", strict=True):
+        harness.analyze(image, "policy/run", tag)
+    configs = CountingConfigs(configs=dict(harness.configs.configs),
+                              listed=HighProfileList(("CVE-2018-18074",), "kev.json", PUSHED_AT))
+    run = replace(harness.policies, configs=configs).run()
+    records = [harness.images.get(registry.host, "policy/run", str(image.digest)) for image in pushed]
+    evaluated = [run.evaluate(record, {}) for record in records if record is not None]
+    assert configs.reads == 3  # the integration's and the repository's settings, and the list: once for three images
+    assert [record.policy["fail"] for record in evaluated] == [2, 2, 2]  # copyleft and attestations
