@@ -132,6 +132,10 @@ class SbomRecords(Protocol):
         """The SBOM of platform image ``digest``, or None."""
         ...
 
+    def get_many(self, refs: Sequence[PlatformRef]) -> dict[PlatformRef, PlatformAnalysis]:
+        """The SBOMs of ``refs`` that are stored (read together: few requests for many SBOMs)."""
+        ...
+
     def delete(self, registry: str, repository: str, digest: str) -> None:
         """Remove the SBOM of platform image ``digest`` (no error when there is none)."""
         ...
@@ -154,6 +158,10 @@ class ReportRecords(Protocol):
 
     def get(self, ref: PlatformRef) -> dict[str, Any] | None:
         """The stored report of ``ref``, or None."""
+        ...
+
+    def get_many(self, refs: Sequence[PlatformRef]) -> dict[PlatformRef, dict[str, Any]]:
+        """The stored reports of ``refs`` that have one (read together: few requests for many reports)."""
         ...
 
     def delete(self, ref: PlatformRef) -> None:
@@ -434,11 +442,17 @@ class PolicyResults(Protocol):
         """What is stored of the image's policies, or None before its first evaluation."""
         ...
 
+    def current_of(self, images: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], PolicyEvaluation]:
+        """The current evaluation of each of ``images`` (registry, repository, digest) that has one, read
+        together (few requests for many images)."""
+        ...
+
     def put(self, registry: str, repository: str, digest: str, evaluation: PolicyEvaluation) -> PolicyEvaluation | None:
         """Store ``evaluation`` as the image's current one and return the one it replaces (None at first).
 
         When its results differ from the current one's, the current one becomes the previous; when they are
-        the same only the evaluation time changes (the previous one stays).
+        the same nothing is written: the stored one stands, its ``evaluated`` time the first at which those
+        results were found (a re-match that changes nothing about an image's policies writes nothing).
         """
         ...
 

@@ -133,6 +133,9 @@ class MemorySboms:
     def get(self, registry: str, repository: str, digest: str) -> PlatformAnalysis | None:
         return self.sboms.get(PlatformRef(registry, repository, digest))
 
+    def get_many(self, refs: Sequence[PlatformRef]) -> dict[PlatformRef, PlatformAnalysis]:
+        return {ref: self.sboms[ref] for ref in refs if ref in self.sboms}
+
     def delete(self, registry: str, repository: str, digest: str) -> None:
         self.sboms.pop(PlatformRef(registry, repository, digest), None)
 
@@ -158,6 +161,9 @@ class MemoryReports:
 
     def get(self, ref: PlatformRef) -> dict[str, Any] | None:
         return self.reports.get(ref)
+
+    def get_many(self, refs: Sequence[PlatformRef]) -> dict[PlatformRef, dict[str, Any]]:
+        return {ref: self.reports[ref] for ref in refs if ref in self.reports}
 
     def delete(self, ref: PlatformRef) -> None:
         self.reports.pop(ref, None)
@@ -452,13 +458,15 @@ class MemoryPolicyResults:
     def get(self, registry: str, repository: str, digest: str) -> StoredPolicies | None:
         return self.stored.get((registry, repository, digest))
 
+    def current_of(self, images: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], PolicyEvaluation]:
+        return {image: self.stored[image].current for image in images if image in self.stored}
+
     def put(self, registry: str, repository: str, digest: str, evaluation: PolicyEvaluation) -> PolicyEvaluation | None:
         existing = self.stored.get((registry, repository, digest))
         before = existing.current if existing is not None else None
-        previous = existing.previous if existing is not None else None
-        if before is not None and not evaluation.same_results(before):
-            previous = before
-        self.stored[(registry, repository, digest)] = StoredPolicies(evaluation, previous)
+        if before is not None and evaluation.same_results(before):
+            return before
+        self.stored[(registry, repository, digest)] = StoredPolicies(evaluation, before)
         return before
 
     def delete(self, registry: str, repository: str, digest: str) -> None:

@@ -10,6 +10,7 @@ The integration of an image is the one whose registry it is in.
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,6 +31,12 @@ from shared.policy.model import PolicyChange, PolicyEvaluation, StoredPolicies, 
 from shared.records import ImageRecords, IntegrationRecords, PolicyConfigs, PolicyResults, ReportRecords, SbomRecords
 
 log = logging.getLogger(__name__)
+
+
+class Stored(enum.Enum):
+    """Read from storage: the default of an argument whose None means "there is none"."""
+
+    READ = "read"
 
 
 @dataclass(frozen=True)
@@ -70,11 +77,11 @@ class Policies:
 
     def evaluation_of(self, record: ImageRecord, reports: Mapping[PlatformRef, Mapping[str, Any]] | None = None,
                       analyses: Iterable[PlatformAnalysis] = (), integration_id: str | None = None,
-                      high_profile: HighProfileList | None = None,
+                      high_profile: HighProfileList | Stored | None = Stored.READ,
                       settings: tuple[PolicySetting, ...] | None = None) -> PolicyEvaluation:
         """The policies' results for ``record`` (nothing is stored): its reports from ``reports``, else stored; its
         SBOMs from ``analyses``, else read when a policy needs them; the ``settings`` and ``high_profile`` list
-        given, else read."""
+        given (None: no list is imported), else read."""
         known = {ref.digest: report for ref, report in (reports or {}).items()
                  if (ref.registry, ref.repository) == (record.registry, record.repository)}
         for platform in record.platforms:
@@ -86,17 +93,23 @@ class Policies:
         if settings is None:
             settings = self.settings_for(record.registry, record.repository, integration_id)
         evidence = Evidence(record=record, reports=known, sbom=_sbom_reader(self.sboms, record, in_hand),
-                            high_profile=high_profile if high_profile is not None else self.configs.high_profile())
+                            high_profile=self.configs.high_profile() if high_profile is Stored.READ else high_profile)
         return evaluate(evidence, settings, utc_now())
 
     def evaluate_image(self, record: ImageRecord, reports: Mapping[PlatformRef, Mapping[str, Any]] | None = None,
                        analyses: Iterable[PlatformAnalysis] = (), integration_id: str | None = None,
-                       high_profile: HighProfileList | None = None,
-                       settings: tuple[PolicySetting, ...] | None = None) -> Evaluated:
+                       high_profile: HighProfileList | Stored | None = Stored.READ,
+                       settings: tuple[PolicySetting, ...] | None = None,
+                       current: PolicyEvaluation | Stored | None = Stored.READ) -> Evaluated:
         """Evaluate the policies of analyzed image ``record`` (see :meth:`evaluation_of`) and store the results;
-        the caller stores the returned record (it carries the counts per outcome)."""
+        the caller stores the returned record (it carries the counts per outcome). ``current``: the image's
+        stored evaluation when the caller has read it (None: it has none); when the results are the same,
+        nothing is read or written (see :meth:`shared.records.PolicyResults.put`)."""
         evaluation = self.evaluation_of(record, reports, analyses, integration_id, high_profile, settings)
-        before = self.results.put(record.registry, record.repository, record.digest, evaluation)
+        if isinstance(current, PolicyEvaluation) and evaluation.same_results(current):
+            before: PolicyEvaluation | None = current
+        else:
+            before = self.results.put(record.registry, record.repository, record.digest, evaluation)
         changes = policy_changes(before, evaluation)
         if any(c.now_failing for c in changes if c.before is not None):
             log.info("%s/%s@%s: policies now failing: %s", record.registry, record.repository, record.digest,
@@ -202,11 +215,26 @@ class PolicyRun:
         self._integrations: dict[str, str] | None = None
         self._high_profile: tuple[HighProfileList | None] | None = None
         self._settings: dict[tuple[str, str], tuple[PolicySetting, ...]] = {}
+        self._current: dict[tuple[str, str, str], PolicyEvaluation] = {}
 
-    def evaluate(self, record: ImageRecord, reports: Mapping[PlatformRef, Mapping[str, Any]]) -> ImageRecord:
-        """``record`` with its policy counts, the results stored (see :meth:`Policies.evaluate_image`)."""
-        return self._policies.evaluate_image(record, reports, high_profile=self._high_profile_list(),
-                                             settings=self._settings_for(record.registry, record.repository)).record
+    def read_current(self, records: Sequence[ImageRecord]) -> None:
+        """Read the stored evaluations of ``records`` together (a few per request), for the next
+        :meth:`evaluate` calls on them; replaces what an earlier call read (its memory stays bounded)."""
+        current = self._policies.results.current_of([(r.registry, r.repository, r.digest) for r in records])
+        with self._lock:
+            self._current = current
+
+    def evaluate(self, record: ImageRecord, reports: Mapping[PlatformRef, Mapping[str, Any]],
+                 analyses: Iterable[PlatformAnalysis] = ()) -> ImageRecord:
+        """``record`` with its policy counts, the results stored (see :meth:`Policies.evaluate_image`; SBOMs
+        not in ``analyses`` are read when a policy needs them; the stored evaluation from :meth:`read_current`
+        when it read this image's)."""
+        key = (record.registry, record.repository, record.digest)
+        with self._lock:
+            current = self._current.get(key, Stored.READ)
+        return self._policies.evaluate_image(record, reports, analyses, high_profile=self._high_profile_list(),
+                                             settings=self._settings_for(record.registry, record.repository),
+                                             current=current).record
 
     def _high_profile_list(self) -> HighProfileList | None:
         with self._lock:

@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
-from typing import Any
+from dataclasses import fields
+from typing import Any, NamedTuple
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -45,7 +45,7 @@ from azure.data.tables import UpdateMode
 from shared.errors import InvalidInput
 from shared.images.listing import AdvisoryHit, AdvisorySummary, AffectedImage, Page
 from shared.store.azure import Tables, storage_errors
-from shared.store.batches import delete_rows, upsert_rows
+from shared.store.batches import delete_rows, rows_by_key, upsert_rows
 from shared.store.conditional import (
     Operation,
     attempts,
@@ -94,11 +94,18 @@ def listing_row(advisory: str, level: str, score: float | None) -> tuple[str, st
 
 
 def _as_json(item: AdvisoryHit | AdvisorySummary) -> dict[str, Any]:
-    """A hit or an advisory's summary as plain JSON (its mappings copied into dicts)."""
-    value = asdict(item)
+    """A hit or an advisory's summary as plain JSON: its fields, tuples as lists, mappings copied into dicts
+    (one level: a severity's and a reference's values are plain JSON already)."""
+    value: dict[str, Any] = {}
+    for name in _FIELDS[type(item)]:
+        field_value = getattr(item, name)
+        value[name] = list(field_value) if isinstance(field_value, tuple) else field_value
     value["severity"] = dict(item.severity)
     value["references"] = [dict(r) for r in item.references]
     return value
+
+
+_FIELDS = {kind: tuple(f.name for f in fields(kind)) for kind in (AdvisoryHit, AdvisorySummary)}
 
 
 def _hit_from_json(value: Mapping[str, Any]) -> AdvisoryHit:
@@ -110,10 +117,19 @@ def _hit_from_json(value: Mapping[str, Any]) -> AdvisoryHit:
         installed_version=str(value["installed_version"]), fixed_versions=tuple(value.get("fixed_versions", ())))
 
 
+def _canonical(hit: AdvisoryHit) -> str:
+    """The canonical JSON text of ``hit``: equal texts, equal hits."""
+    return json.dumps(_as_json(hit), sort_keys=True, separators=(",", ":"))
+
+
 def hits_hash(hits: Sequence[AdvisoryHit]) -> str:
     """A digest of ``hits`` (order-independent): equal hashes mean nothing to file."""
-    canonical = sorted(json.dumps(_as_json(h), sort_keys=True, separators=(",", ":")) for h in hits)
-    return hashlib.sha256("\n".join(canonical).encode("utf-8")).hexdigest()[:32]
+    return _hash_of(_canonical(h) for h in hits)
+
+
+def _hash_of(canonical: Iterable[str]) -> str:
+    """:func:`hits_hash` of the hits whose canonical texts are ``canonical``."""
+    return hashlib.sha256("\n".join(sorted(canonical)).encode("utf-8")).hexdigest()[:32]
 
 
 def _share(registry: str, repository: str, hits: Sequence[AdvisoryHit]) -> dict[str, Any]:
@@ -191,6 +207,17 @@ def _current_key(advisory: str, state: Mapping[str, Any]) -> str | None:
     return f"{partition}|{row}"
 
 
+class _Member(NamedTuple):
+    """An image whose hits of one advisory changed: its distinct ``hits`` of it (none: it has it no more)
+    and their :func:`hits_hash` (None when there are none)."""
+
+    registry: str
+    repository: str
+    digest: str
+    hits: list[AdvisoryHit]
+    hits_hash: str | None
+
+
 class AffectedImageStore:
     """Advisories by the live images they are found in (:class:`~shared.records.AffectedImages`)."""
 
@@ -210,22 +237,23 @@ class AffectedImageStore:
         batches per repository."""
         if not filings:
             return
-        wanted_hits: dict[tuple[str, str, str], dict[str, list[AdvisoryHit]]] = {}
+        wanted_hits: dict[tuple[str, str, str], dict[str, dict[str, AdvisoryHit]]] = {}
         for registry, repository, digest, hits in filings:
-            unique = {json.dumps(_as_json(h), sort_keys=True): h for h in hits}
-            groups: dict[str, list[AdvisoryHit]] = {}
-            for hit in unique.values():
-                groups.setdefault(hit.advisory, []).append(hit)
+            groups: dict[str, dict[str, AdvisoryHit]] = {}
+            for hit in hits:  # each distinct hit once, keyed by its canonical text
+                groups.setdefault(hit.advisory, {})[_canonical(hit)] = hit
             wanted_hits[(registry, repository, digest)] = groups
         filed = self._filed(list(wanted_hits))
-        changes: dict[str, list[tuple[str, str, str, list[AdvisoryHit]]]] = {}
+        changes: dict[str, list[_Member]] = {}
         wanted: dict[tuple[str, str, str], dict[str, str]] = {}
         for image, groups in wanted_hits.items():
-            wanted[image] = {advisory: hits_hash(found) for advisory, found in groups.items()}
+            wanted[image] = {advisory: _hash_of(found) for advisory, found in groups.items()}
             before = filed.get(image, {})
             for advisory in sorted(set(before) | set(wanted[image])):
                 if before.get(advisory) != wanted[image].get(advisory):
-                    changes.setdefault(advisory, []).append((*image, groups.get(advisory, [])))
+                    found = list(groups.get(advisory, {}).values())
+                    changes.setdefault(advisory, []).append(
+                        _Member(*image, found, wanted[image].get(advisory)))
         if changes:
             with ThreadPoolExecutor(max_workers=min(PARALLEL_ADVISORIES, len(changes))) as pool:
                 list(pool.map(lambda advisory: self._settle_all(advisory, changes[advisory]), sorted(changes)))
@@ -244,8 +272,8 @@ class AffectedImageStore:
         delete_rows(filings_table, deletes, "remove advisory filings")
 
     def _filed(self, images: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], dict[str, str]]:
-        """The filing rows of ``images``: point reads, or one query of a repository's filings when it
-        has :data:`GROUP_IMAGES` of them or more."""
+        """The filing rows of ``images``: queries naming a few digests each, or one query of a repository's
+        filings when it has :data:`GROUP_IMAGES` of them or more."""
         filings = self._tables.table("affectedfilings")
         by_repository: dict[tuple[str, str], set[str]] = {}
         for registry, repository, digest in images:
@@ -260,12 +288,7 @@ class AffectedImageStore:
                     rows = [e for e in filings.query_entities("PartitionKey eq @pk", parameters={"pk": partition})
                             if e["RowKey"] in digests]
                 else:
-                    rows = []
-                    for digest in sorted(digests):
-                        try:
-                            rows.append(filings.get_entity(partition, digest))
-                        except ResourceNotFoundError:
-                            continue
+                    rows = list(rows_by_key(filings, partition, sorted(digests), "read advisory filings").values())
             return {(registry, repository, str(e["RowKey"])): get_compressed_json(e, "advisories", {}) or {} for e in rows}
 
         items = sorted(by_repository.items())
@@ -276,17 +299,17 @@ class AffectedImageStore:
                 found.update(part)
         return found
 
-    def _settle_all(self, advisory: str, members: Sequence[tuple[str, str, str, list[AdvisoryHit]]]) -> None:
+    def _settle_all(self, advisory: str, members: Sequence[_Member]) -> None:
         """Settle the images of ``advisory`` whose hits changed, :data:`GROUP_IMAGES` at a time."""
         for start in range(0, len(members), GROUP_IMAGES):
             self._settle(advisory, members[start : start + GROUP_IMAGES])
 
-    def _settle(self, advisory: str, members: Sequence[tuple[str, str, str, list[AdvisoryHit]]]) -> None:
+    def _settle(self, advisory: str, members: Sequence[_Member]) -> None:
         """Make each member image's row of ``advisory`` hold its hits (none: no row), with the summary in the
         same transaction, then the listing."""
         table = self._tables.table("affected")
         partition = encode_key(advisory)
-        wanted = {image_key(r, p, d): (r, p, d, hits, hits_hash(hits) if hits else None) for r, p, d, hits in members}
+        wanted = {image_key(m.registry, m.repository, m.digest): m for m in members}
         rows_filter = " or ".join(f"RowKey eq @r{i}" for i in range(len(wanted)))
         parameters = {"pk": partition, "summary": SUMMARY} | {f"r{i}": key for i, key in enumerate(wanted)}
         for _ in attempts("file an image under an advisory"):
@@ -294,8 +317,8 @@ class AffectedImageStore:
                 rows = {e["RowKey"]: e for e in table.query_entities(
                     f"PartitionKey eq @pk and ( {rows_filter} or RowKey eq @summary )", parameters=parameters)}
             summary = rows.get(SUMMARY)
-            pending = [key for key, (*_, digest_hash) in wanted.items()
-                       if (rows[key].get("hash") if key in rows else None) != digest_hash]
+            pending = [key for key, member in wanted.items()
+                       if (rows[key].get("hash") if key in rows else None) != member.hits_hash]
             if not pending:
                 if summary is not None:  # only an interrupted filing gets here: finish its listing rows
                     state = get_compressed_json(summary, "state") or _empty_state()

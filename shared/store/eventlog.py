@@ -25,16 +25,13 @@ from azure.data.tables import TableClient, TableEntity, TableTransactionError, T
 
 from shared.records import Claim
 from shared.store.azure import Tables, storage_errors
-from shared.store.batches import TRANSACTION_ROWS, delete_rows, transact, upsert_rows
+from shared.store.batches import TRANSACTION_ROWS, delete_rows, rows_by_key, transact, upsert_rows
 from shared.store.group_commit import GroupCommit
 
 CLAIM_TIMEOUT = timedelta(minutes=2)
 """A pending claim older than this belongs to a delivery that died between claim and enqueue (the
 webhook answers well within Event Grid's 30-second timeout): the next delivery takes it over."""
 
-
-_KEYS_PER_QUERY = 14
-"""Row keys one query names: a Table storage filter holds at most 15 comparisons, one is the partition."""
 
 _CLAIM_ROUNDS = 3
 """Transactions tried for one chunk of claims before the rest is claimed one event at a time."""
@@ -86,9 +83,9 @@ class EventLog:
         """Claim distinct events at once, each with the outcome :meth:`claim` gives it.
 
         The inserts go in transactions of up to 100 rows (all in the integration's partition). A
-        transaction meeting a row that exists inserts nothing; the rows of its events are then read
-        (14 per query), the events that have none are inserted again, and those that do are decided as
-        :meth:`claim` decides them.
+        transaction meeting a row that exists inserts nothing; the rows of its events are then read (a few
+        per query, see :func:`~shared.store.batches.rows_by_key`), the events that have none are inserted
+        again, and those that do are decided as :meth:`claim` decides them.
         """
         if len(set(event_ids)) != len(event_ids):
             raise ValueError("claim_many needs distinct event ids")
@@ -257,7 +254,8 @@ def _claim_chunk(table: TableClient, asks: Sequence[_Ask]) -> dict[tuple[str, st
         else:
             outcomes.update((ask.key, "claimed") for ask in todo)
             return outcomes
-        existing = _rows(table, todo[0].integration_id, [entity["RowKey"] for _, entity in entities])
+        existing = rows_by_key(table, todo[0].integration_id, [entity["RowKey"] for _, entity in entities],
+                               "read event claims")
         absent = []
         for ask, entity in entities:
             row = existing.get(entity["RowKey"])
@@ -285,18 +283,6 @@ def _contest(table: TableClient, entity: dict[str, Any], existing: TableEntity, 
         return "claimed"
     except HttpResponseError:
         return "in-flight"  # another delivery took the stale claim over first (or released it meanwhile)
-
-
-def _rows(table: TableClient, partition: str, row_keys: Sequence[str]) -> dict[str, TableEntity]:
-    """The rows of ``partition`` among ``row_keys``, by row key (a query names at most 14 of them)."""
-    found: dict[str, TableEntity] = {}
-    for start in range(0, len(row_keys), _KEYS_PER_QUERY):
-        keys = row_keys[start:start + _KEYS_PER_QUERY]
-        names = {f"k{i}": key for i, key in enumerate(keys)}
-        condition = " or ".join(f"RowKey eq @{name}" for name in names)
-        for row in table.query_entities(f"PartitionKey eq @pk and ( {condition} )", parameters={"pk": partition, **names}):
-            found[row["RowKey"]] = row
-    return found
 
 
 def _expired(claimed: str, now: str) -> bool:

@@ -10,14 +10,16 @@ so that two evaluations of one image at once cannot lose the previous result.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from shared.images.model import PlatformRef
 from shared.policy.model import PolicyEvaluation, StoredPolicies
 from shared.store.azure import Tables, storage_errors
 from shared.store.conditional import attempts, etag_of, put_unless_changed
-from shared.store.image_records import registry_range, repository_partition
+from shared.store.image_records import platform_rows, registry_range, repository_partition
 from shared.store.keys import get_json, put_json
 
 
@@ -45,6 +47,17 @@ class PolicyResultStore:
         return StoredPolicies(PolicyEvaluation.from_json(get_json(entity, "current", {})),
                               PolicyEvaluation.from_json(previous) if previous else None)
 
+    def current_of(self, images: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], PolicyEvaluation]:
+        """The current evaluations of ``images`` (a query per repository and per few of its digests)."""
+        found: dict[tuple[str, str, str], PolicyEvaluation] = {}
+        rows = platform_rows(self._tables.table("policyresults"), [PlatformRef(*image) for image in images],
+                             "read policy results")
+        for ref, entity in rows:
+            current = get_json(entity, "current")
+            if current:
+                found[(ref.registry, ref.repository, ref.digest)] = PolicyEvaluation.from_json(current)
+        return found
+
     def put(self, registry: str, repository: str, digest: str, evaluation: PolicyEvaluation) -> PolicyEvaluation | None:
         """Store ``evaluation`` as current (see :meth:`shared.records.PolicyResults.put`); the one it replaces."""
         table = self._tables.table("policyresults")
@@ -52,8 +65,10 @@ class PolicyResultStore:
             existing = self._read(registry, repository, digest)
             current = get_json(existing, "current") if existing is not None else None
             before = PolicyEvaluation.from_json(current) if current else None
+            if before is not None and evaluation.same_results(before):
+                return before
             previous = get_json(existing, "previous") if existing is not None else None
-            if before is not None and not evaluation.same_results(before):
+            if before is not None:
                 previous = before.to_json()
             entity: dict[str, Any] = {"PartitionKey": repository_partition(registry, repository), "RowKey": digest,
                                       "evaluated": evaluation.evaluated}

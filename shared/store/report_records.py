@@ -9,7 +9,7 @@ partitions (its ecosystems), so they are written in batches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -17,7 +17,7 @@ from azure.data.tables import TransactionOperation, UpdateMode
 
 from shared.images.model import PlatformRef
 from shared.store.azure import Tables, storage_errors
-from shared.store.image_records import registry_range, repository_partition
+from shared.store.image_records import platform_rows, registry_range, repository_partition
 from shared.store.keys import decode_key, encode_key, get_compressed_json, put_compressed_json
 from shared.vulns.packages import PackageKey
 
@@ -46,6 +46,11 @@ def key_range(key: PackageKey) -> tuple[str, str, str]:
     """
     prefix = encode_key(key.name)
     return encode_key(key.ecosystem), prefix + "!", prefix + '"'
+
+
+def _report(entity: dict[str, Any]) -> dict[str, Any] | None:
+    report = get_compressed_json(entity, "report")
+    return report if isinstance(report, dict) else None
 
 
 class ReportStore:
@@ -83,8 +88,13 @@ class ReportStore:
                                                                  ref.digest)
             except ResourceNotFoundError:
                 return None
-        report = get_compressed_json(entity, "report")
-        return report if isinstance(report, dict) else None
+        return _report(entity)
+
+    def get_many(self, refs: Sequence[PlatformRef]) -> dict[PlatformRef, dict[str, Any]]:
+        """The stored reports of ``refs`` (a query per repository and per few of its digests)."""
+        found = ((ref, _report(entity))
+                 for ref, entity in platform_rows(self._tables.table("vulns"), refs, "read vulnerability reports"))
+        return {ref: report for ref, report in found if report is not None}
 
     def delete(self, ref: PlatformRef) -> None:
         """Forget the report of ``ref`` (its reverse-index rows are dropped lazily, when found stale)."""

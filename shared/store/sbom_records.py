@@ -6,6 +6,7 @@ index's children each have their own). The value is :meth:`PlatformAnalysis.to_j
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -14,8 +15,13 @@ from azure.data.tables import UpdateMode
 from shared.analysis.model import PlatformAnalysis
 from shared.images.model import PlatformRef
 from shared.store.azure import Tables, storage_errors
-from shared.store.image_records import registry_range, repository_partition
+from shared.store.image_records import platform_rows, registry_range, repository_partition
 from shared.store.keys import decode_key, get_compressed_json, put_compressed_json
+
+
+def _analysis(entity: dict[str, Any]) -> PlatformAnalysis | None:
+    value = get_compressed_json(entity, "sbom")
+    return PlatformAnalysis.from_json(value) if isinstance(value, dict) else None
 
 
 class SbomStore:
@@ -39,8 +45,12 @@ class SbomStore:
                 entity = self._tables.table("sboms").get_entity(repository_partition(registry, repository), digest)
             except ResourceNotFoundError:
                 return None
-        value = get_compressed_json(entity, "sbom")
-        return PlatformAnalysis.from_json(value) if isinstance(value, dict) else None
+        return _analysis(entity)
+
+    def get_many(self, refs: Sequence[PlatformRef]) -> dict[PlatformRef, PlatformAnalysis]:
+        """The stored SBOMs of ``refs`` (a query per repository and per few of its digests)."""
+        found = ((ref, _analysis(entity)) for ref, entity in platform_rows(self._tables.table("sboms"), refs, "read SBOMs"))
+        return {ref: analysis for ref, analysis in found if analysis is not None}
 
     def delete(self, registry: str, repository: str, digest: str) -> None:
         """Forget the SBOM of ``digest`` (absent is fine)."""

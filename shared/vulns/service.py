@@ -51,6 +51,9 @@ REMATCH_CONCURRENCY = 8
 """How many stored SBOMs a re-match handles at a time unless told otherwise: storage calls wait on the
 network, so a few threads overlap them; eight keeps a Functions instance's connections and memory modest."""
 
+REMATCH_CHUNK = 256
+"""Stored SBOMs a re-match holds at once (each with its reports before and after): its memory bound."""
+
 FULL_SCAN_THRESHOLD = 500
 """Above this many changed package keys, a re-match looks at every stored SBOM instead of the index."""
 
@@ -157,11 +160,12 @@ def advisory_hits(reports: Iterable[dict[str, Any]]) -> list[AdvisoryHit]:
 
 @dataclass(frozen=True)
 class _Rematched:
-    """One stored SBOM matched again: the report stored ``before`` (None: none) and the one made now."""
+    """One stored SBOM (``analysis``) matched again: the report stored ``before`` (None: none) and the one made now."""
 
     ref: PlatformRef
     before: dict[str, Any] | None
     after: dict[str, Any]
+    analysis: PlatformAnalysis
 
     @property
     def rewrite(self) -> bool:
@@ -276,12 +280,15 @@ class Vulnerabilities:
     def rematch(self, changed_keys: Iterable[PackageKey]) -> Rematch:
         """Match again every stored SBOM naming one of ``changed_keys``; update reports and image records.
 
-        Returns the images (``registry/repository@digest``) whose findings changed. Runs in steps, each
-        on up to :attr:`concurrency` threads: read and match the SBOMs (:meth:`_match_again`); for each
-        analyzed image with a platform whose report changed, store its record (only when it changed)
-        and evaluate its policies (:meth:`_settle_image`); file those images in the advisory index
-        together (:meth:`file_images`) and announce their new findings; refresh the summaries of the
-        repositories whose records changed; store the changed reports.
+        Returns the images (``registry/repository@digest``) whose findings changed. The SBOMs go in
+        chunks of up to :data:`REMATCH_CHUNK` (whole repositories where they fit; see :func:`_chunks`),
+        so that memory stays bounded however many are stored; each chunk runs in steps, each on up to
+        :attr:`concurrency` threads: read the SBOMs and their reports (a few per request) and match them
+        again (:meth:`_match_again`); for each analyzed
+        image with a platform whose report changed, store its record (only when it changed) and
+        evaluate its policies with the SBOMs in hand (:meth:`_settle_image`); file those images in the
+        advisory index together (:meth:`file_images`) and announce their new findings; refresh the
+        summaries of the repositories whose records changed; store the changed reports.
         Reports go last: a re-match that stops partway leaves them as they were, so the next one finds
         the same differences and finishes the images (every write before is idempotent). A report that
         says nothing new about its image is not written again (so its ``snapshot``, ``matched`` and
@@ -296,42 +303,63 @@ class Vulnerabilities:
             return Rematch(0, ())
         matcher = self.matcher()
         documents = RememberedDocuments(self.vex) if self.vex is not None else None
+        policies = self.policies.run() if self.policies is not None else None
+        rewritten = 0
+        images_changed: list[str] = []
         with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(refs))),
                                 thread_name_prefix="rematch") as pool:
-            outcomes = list(pool.map(lambda ref: self._match_again(matcher, ref, documents), refs))
-            list(pool.map(lambda ref: self.reports.forget(ref, keys),
-                          [ref for ref, done in zip(refs, outcomes, strict=True) if done is None]))
-            matched = {done.ref: done for done in outcomes if done is not None}
-            rewritten = [done for done in matched.values() if done.rewrite]
-            repositories = sorted({(done.ref.registry, done.ref.repository) for done in rewritten})
-            listed = list(pool.map(lambda repo: self.images.list_repository(*repo), repositories))
-            digests = {(d.ref.registry, d.ref.repository, d.ref.digest) for d in rewritten}
-            records = [record for found in listed for record in found if record.status == "analyzed"
-                       and any((record.registry, record.repository, p.digest) in digests for p in record.platforms)]
-            policies = self.policies.run() if self.policies is not None else None
-            settled = list(pool.map(lambda record: self._settle_image(record, matched, policies), records))
-            if settled:
-                self.file_images([(image.record, image.known) for image in settled])
-            list(pool.map(lambda image: announce_new_findings(self.notices, image.record, image.before, image.known,
-                                                              "rematch"), settled))
-            touched = sorted({(i.record.registry, i.record.repository) for i in settled if i.stored})
-            list(pool.map(lambda repo: refresh_repository(self.images, self.summaries, *repo), touched))
-            list(pool.map(lambda done: self.reports.put(done.ref, done.after, ()), rewritten))
-        images_changed = [f"{i.record.registry}/{i.record.repository}@{i.record.digest}" for i in settled if i.changed]
-        log.info("re-matched %d SBOMs: %d reports changed, %d images changed", len(refs), len(rewritten),
+            for chunk in _chunks(refs, REMATCH_CHUNK):
+                done, changed = self._rematch_chunk(pool, chunk, keys, matcher, documents, policies)
+                rewritten += done
+                images_changed += changed
+        log.info("re-matched %d SBOMs: %d reports changed, %d images changed", len(refs), rewritten,
                  len(images_changed))
         return Rematch(len(refs), tuple(images_changed))
 
-    def _match_again(self, matcher: Matcher, ref: PlatformRef, documents: RepositoryDocuments | None
-                     ) -> _Rematched | None:
-        """The stored SBOM of ``ref`` matched again (VEX documents read from ``documents``), with the report
-        stored before; None when the SBOM is gone."""
-        analysis = self.sboms.get(ref.registry, ref.repository, ref.digest)
+    def _rematch_chunk(self, pool: ThreadPoolExecutor, refs: Sequence[PlatformRef], keys: set[PackageKey],
+                       matcher: Matcher, documents: RepositoryDocuments | None, policies: PolicyRun | None
+                       ) -> tuple[int, list[str]]:
+        """One chunk of :meth:`rematch`: how many reports it rewrote, and the images whose findings changed."""
+        stored = list(pool.map(self._read_together, _by_repository(refs)))
+        analyses = {ref: analysis for sboms, _ in stored for ref, analysis in sboms.items()}
+        befores = {ref: report for _, reports in stored for ref, report in reports.items()}
+        outcomes = list(pool.map(lambda ref: self._match_again(matcher, ref, analyses.get(ref), befores.get(ref),
+                                                               documents), refs))
+        list(pool.map(lambda ref: self.reports.forget(ref, keys),
+                      [ref for ref, done in zip(refs, outcomes, strict=True) if done is None]))
+        matched = {done.ref: done for done in outcomes if done is not None}
+        rewritten = [done for done in matched.values() if done.rewrite]
+        repositories = sorted({(done.ref.registry, done.ref.repository) for done in rewritten})
+        listed = list(pool.map(lambda repo: self.images.list_repository(*repo), repositories))
+        digests = {(d.ref.registry, d.ref.repository, d.ref.digest) for d in rewritten}
+        records = [record for found in listed for record in found if record.status == "analyzed"
+                   and any((record.registry, record.repository, p.digest) in digests for p in record.platforms)]
+        if policies is not None:
+            policies.read_current(records)
+        settled = list(pool.map(lambda record: self._settle_image(record, matched, policies), records))
+        if settled:
+            self.file_images([(image.record, image.known) for image in settled])
+        list(pool.map(lambda image: announce_new_findings(self.notices, image.record, image.before, image.known,
+                                                          "rematch"), settled))
+        touched = sorted({(i.record.registry, i.record.repository) for i in settled if i.stored})
+        list(pool.map(lambda repo: refresh_repository(self.images, self.summaries, *repo), touched))
+        list(pool.map(lambda done: self.reports.put(done.ref, done.after, ()), rewritten))
+        return len(rewritten), [f"{i.record.registry}/{i.record.repository}@{i.record.digest}"
+                                for i in settled if i.changed]
+
+    def _read_together(self, refs: Sequence[PlatformRef]
+                       ) -> tuple[dict[PlatformRef, PlatformAnalysis], dict[PlatformRef, dict[str, Any]]]:
+        """The stored SBOMs and reports of ``refs`` (of one repository), read a few at a time."""
+        return self.sboms.get_many(refs), self.reports.get_many(refs)
+
+    def _match_again(self, matcher: Matcher, ref: PlatformRef, analysis: PlatformAnalysis | None,
+                     before: dict[str, Any] | None, documents: RepositoryDocuments | None) -> _Rematched | None:
+        """The stored SBOM ``analysis`` of ``ref`` matched again (VEX documents read from ``documents``), with
+        the report stored ``before``; None when the SBOM is gone."""
         if analysis is None:
             return None
-        before = self.reports.get(ref)
         after, _ = self.make_report(matcher, ref, analysis, documents=documents)
-        return _Rematched(ref, before, after)
+        return _Rematched(ref, before, after, analysis)
 
     def _settle_image(self, record: ImageRecord, matched: Mapping[PlatformRef, _Rematched],
                       policies: PolicyRun | None) -> _Settled:
@@ -343,7 +371,7 @@ class Vulnerabilities:
         known = {ref: matched[ref].current for ref in mine if ref in matched}
         refreshed = self.refresh_record(record, known)
         if policies is not None:
-            refreshed = policies.evaluate(refreshed, known)
+            refreshed = policies.evaluate(refreshed, known, [matched[ref].analysis for ref in mine if ref in matched])
         stored = _without_snapshot(refreshed) != _without_snapshot(record)
         if stored:
             self.images.put(refreshed)
@@ -395,6 +423,38 @@ class Vulnerabilities:
             done.append(FeedImport(source, time.monotonic() - started, result, rematched))
             log.info("advisory feed imported: %s", done[-1].summary())
         return done
+
+
+def _by_repository(refs: Iterable[PlatformRef]) -> list[list[PlatformRef]]:
+    """``refs`` grouped by repository."""
+    grouped: dict[tuple[str, str], list[PlatformRef]] = {}
+    for ref in refs:
+        grouped.setdefault((ref.registry, ref.repository), []).append(ref)
+    return list(grouped.values())
+
+
+def _chunks(refs: Sequence[PlatformRef], size: int) -> Iterator[list[PlatformRef]]:
+    """``refs`` (sorted) in chunks of at most ``size``, whole repositories together where they fit: a
+    repository of more than ``size`` SBOMs is cut (an image whose platforms fall in two chunks is brought up
+    to date by each; the second sees the first's reports)."""
+    chunk: list[PlatformRef] = []
+    start = 0
+    while start < len(refs):
+        end = start
+        repository = (refs[start].registry, refs[start].repository)
+        while end < len(refs) and (refs[end].registry, refs[end].repository) == repository:
+            end += 1
+        group = list(refs[start:end])
+        start = end
+        if chunk and len(chunk) + len(group) > size:
+            yield chunk
+            chunk = []
+        while len(group) > size:
+            yield group[:size]
+            group = group[size:]
+        chunk += group
+    if chunk:
+        yield chunk
 
 
 def _without_snapshot(record: ImageRecord) -> ImageRecord:

@@ -15,6 +15,7 @@ from shared.intake.jobs import Job, encode_job
 from shared.integrations.model import Integration
 from shared.policy.config import PolicyConfig, parse_config
 from shared.policy.highprofile import HighProfileList
+from shared.policy.model import PolicyEvaluation
 from shared.policy.service import Policies
 from shared.records import QueueMessage
 from shared.registry import Platform
@@ -224,3 +225,28 @@ def test_a_run_reads_the_settings_of_a_repository_and_the_high_profile_list_once
     evaluated = [run.evaluate(record, {}) for record in records if record is not None]
     assert configs.reads == 3  # the integration's and the repository's settings, and the list: once for three images
     assert [record.policy["fail"] for record in evaluated] == [2, 2, 2]  # copyleft and attestations
+    # With no list imported, "none" is read once per run too; a run that read the stored evaluations
+    # together first writes nothing when the results are the same.
+    unlisted = CountingConfigs(configs=dict(harness.configs.configs), listed=None)
+    counting = CountingResults()
+    policies = replace(harness.policies, configs=unlisted, results=counting)
+    present = [record for record in records if record is not None]
+    first = policies.run()
+    evaluated = [first.evaluate(record, {}) for record in present]
+    assert (unlisted.reads, counting.puts) == (3, 3)
+    second = policies.run()
+    second.read_current(present)
+    again = [second.evaluate(record, {}) for record in present]
+    assert (unlisted.reads, counting.puts) == (6, 3)
+    assert [record.policy for record in again] == [record.policy for record in evaluated]
+
+
+@dataclass
+class CountingResults(MemoryPolicyResults):
+    """The in-memory policy results, counting writes asked for."""
+
+    puts: int = 0
+
+    def put(self, registry: str, repository: str, digest: str, evaluation: PolicyEvaluation) -> PolicyEvaluation | None:
+        self.puts += 1
+        return super().put(registry, repository, digest, evaluation)

@@ -27,17 +27,21 @@ def test_results_keep_the_previous_evaluation_while_results_differ(svc: Services
     assert store.put(REGISTRY, REPOSITORY, DIGEST, first) is None
     stored = store.get(REGISTRY, REPOSITORY, DIGEST)
     assert stored is not None and stored.current == first and stored.previous is None
-    # The same results again: only the time changes.
+    # The same results again: nothing is written, the first evaluation stands with its time.
     again = replace(first, evaluated="2026-01-02T00:00:00.000000Z")
     assert store.put(REGISTRY, REPOSITORY, DIGEST, again) == first
     stored = store.get(REGISTRY, REPOSITORY, DIGEST)
-    assert stored is not None and stored.current == again and stored.previous is None
+    assert stored is not None and stored.current == first and stored.previous is None
     failing = evaluation("fail", "2026-01-03T00:00:00.000000Z")
-    assert store.put(REGISTRY, REPOSITORY, DIGEST, failing) == again
+    assert store.put(REGISTRY, REPOSITORY, DIGEST, failing) == first
     rematched = replace(failing, evaluated="2026-01-04T00:00:00.000000Z")
-    store.put(REGISTRY, REPOSITORY, DIGEST, rematched)
+    assert store.put(REGISTRY, REPOSITORY, DIGEST, rematched) == failing
     stored = store.get(REGISTRY, REPOSITORY, DIGEST)
-    assert stored is not None and stored.current == rematched and stored.previous == again
+    assert stored is not None and stored.current == failing and stored.previous == first
+    passing = evaluation("pass", "2026-01-05T00:00:00.000000Z")
+    assert store.put(REGISTRY, REPOSITORY, DIGEST, passing) == failing
+    stored = store.get(REGISTRY, REPOSITORY, DIGEST)
+    assert stored is not None and stored.current == passing and stored.previous == failing
     store.purge_registry("other.test")
     assert store.get(REGISTRY, REPOSITORY, DIGEST) is not None
     store.purge_registry(REGISTRY)

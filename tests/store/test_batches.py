@@ -17,7 +17,7 @@ from azure.data.tables import (
 )
 
 from shared.store.azure import storage_errors, table_service
-from shared.store.batches import delete_rows, transact, upsert_rows
+from shared.store.batches import delete_rows, rows_by_key, transact, upsert_rows
 from shared.wiring import Services
 
 
@@ -109,3 +109,15 @@ def test_storage_down_is_temporary(svc: Services) -> None:
     client = down.get_table_client("anytable")
     with pytest.raises(StorageUnavailable), storage_errors("write rows"):
         transact(client, [(TransactionOperation.CREATE, {"PartitionKey": "p", "RowKey": "r"})])
+
+
+def test_rows_by_key_reads_the_named_rows_of_a_partition_a_few_per_query(table: TableClient) -> None:
+    for number in range(40):
+        table.create_entity({"PartitionKey": "p'1" if number % 2 else "p2", "RowKey": f"r{number:02d}", "n": number})
+    wanted = [f"r{number:02d}" for number in range(0, 40, 3)] + ["absent", "r03"]  # 30 keys, some twice or absent
+    found = rows_by_key(table, "p'1", wanted * 2, "read rows")
+    assert sorted(found) == sorted({f"r{n:02d}" for n in range(0, 40, 3) if n % 2})
+    assert all(found[key]["n"] == int(key[1:]) for key in found)
+    assert rows_by_key(table, "p'1", [], "read rows") == {}
+    narrow = rows_by_key(table, "p2", ["r00", "r02"], "read rows", select=["RowKey"])
+    assert sorted(narrow) == ["r00", "r02"] and "n" not in narrow["r00"]

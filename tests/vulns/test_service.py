@@ -13,7 +13,7 @@ from shared.analysis.model import Package, PlatformAnalysis
 from shared.errors import StorageUnavailable
 from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
 from shared.vulns.index import MemoryIndex
-from shared.vulns.service import PROGRESS_EVERY, Vulnerabilities, refresh_due
+from shared.vulns.service import PROGRESS_EVERY, Vulnerabilities, _chunks, refresh_due
 from testkit.memory_records import MemoryAffected, MemoryImages, MemoryReports, MemorySboms, MemorySummaries
 from tests.vulns.support import advisory, affected
 
@@ -153,3 +153,42 @@ def test_a_rematch_stopped_partway_leaves_the_reports_and_the_next_one_finishes(
     assert (_ids(service, one), _ids(service, two)) == ({"PYSEC-2"}, {"PYSEC-2"})
     assert all(r.vulnerabilities["unknown"] == 1 for r in images.list_repository(REGISTRY, "team/one"))
     assert service.affected.summary("PYSEC-2").images == 2  # type: ignore[union-attr]
+
+
+def test_refs_go_in_chunks_of_whole_repositories_and_a_large_repository_is_cut() -> None:
+    refs = sorted([PlatformRef(REGISTRY, "a", f"sha256:{n}") for n in range(3)]
+                  + [PlatformRef(REGISTRY, "b", f"sha256:{n}") for n in range(5)]
+                  + [PlatformRef(REGISTRY, "c", "sha256:0")])
+    chunks = list(_chunks(refs, 4))
+    assert [len(chunk) for chunk in chunks] == [3, 4, 2]
+    assert [ref for chunk in chunks for ref in chunk] == refs
+    assert {r.repository for r in chunks[0]} == {"a"} and {r.repository for r in chunks[2]} == {"b", "c"}
+    assert list(_chunks(refs, 100)) == [refs] and list(_chunks([], 4)) == []
+
+
+def test_an_image_whose_platforms_fall_in_two_chunks_ends_up_with_both_reports_counted(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shared.vulns.service.REMATCH_CHUNK", 1)
+    index = MemoryIndex()
+    service, images = _service(index)
+    digest = "sha256:" + "a" * 64
+    platforms = []
+    for number, arch in enumerate(("amd64", "arm64")):
+        platform_digest = f"sha256:{number + 10:064x}"
+        analysis = PlatformAnalysis(platform=f"linux/{arch}", digest=platform_digest, os=None, problems=(), packages=(
+            Package(type="pypi", name="beta", version="1.0", purl="pkg:pypi/beta@1.0", layer=platform_digest,
+                    path="/site-packages/beta", cataloger="python"),))
+        service.sboms.put(REGISTRY, "team/multi", analysis, "2026-01-01T00:00:00Z")
+        service.match_and_store(service.matcher(), PlatformRef(REGISTRY, "team/multi", platform_digest), analysis)
+        platforms.append(PlatformRecord(platform_digest, "linux", arch))
+    record = service.refresh_record(ImageRecord(registry=REGISTRY, repository="team/multi", digest=digest,
+                                                status="analyzed", platforms=tuple(platforms)))
+    images.put(record)
+    assert record.vulnerabilities["unknown"] == 0
+
+    _, rematched = service.import_and_rematch(index, [advisory("PYSEC-2", affected("PyPI", "beta", ("introduced", "0")))])
+    assert rematched.platforms_checked == 2
+    stored = images.get(REGISTRY, "team/multi", digest)
+    assert stored is not None and stored.vulnerabilities["unknown"] == 1  # one finding, on both platforms
+    assert [p.vulnerabilities["unknown"] for p in stored.platforms] == [1, 1]
+    assert service.affected.summary("PYSEC-2").images == 1  # type: ignore[union-attr]
