@@ -164,6 +164,10 @@ class ReportRecords(Protocol):
         """The stored reports of ``refs`` that have one (read together: few requests for many reports)."""
         ...
 
+    def put_many(self, reports: Sequence[tuple[PlatformRef, dict[str, Any]]]) -> None:
+        """:meth:`put` of reports whose SBOMs are filed already, written together (few requests)."""
+        ...
+
     def delete(self, ref: PlatformRef) -> None:
         """Remove the report of ``ref``."""
         ...
@@ -515,6 +519,11 @@ class VexStatements(Protocol):
     def for_repository(self, registry: str, repository: str) -> list[ImportedVex]:
         """The documents whose scope may cover images of ``repository``: those of the whole integration, of
         the repository and of its images, in import order."""
+        ...
+
+    def scoped_repositories(self, registry: str) -> set[str]:
+        """The repositories of ``registry`` that documents are scoped to (an image's scope names its
+        repository), with ``""`` when a document covers the whole integration: a cheap read of keys."""
         ...
 
     def delete(self, registry: str, vex_id: str) -> None:

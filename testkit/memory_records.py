@@ -165,6 +165,10 @@ class MemoryReports:
     def get_many(self, refs: Sequence[PlatformRef]) -> dict[PlatformRef, dict[str, Any]]:
         return {ref: self.reports[ref] for ref in refs if ref in self.reports}
 
+    def put_many(self, reports: Sequence[tuple[PlatformRef, dict[str, Any]]]) -> None:
+        for ref, report in reports:
+            self.put(ref, report)
+
     def delete(self, ref: PlatformRef) -> None:
         self.reports.pop(ref, None)
 
@@ -438,6 +442,9 @@ class MemoryVex:
 
     def for_repository(self, registry: str, repository: str) -> list[ImportedVex]:
         return [v for v in self.list_documents(registry) if v.scope.repository in ("", repository)]
+
+    def scoped_repositories(self, registry: str) -> set[str]:
+        return {v.scope.repository for v in self.list_documents(registry)}
 
     def delete(self, registry: str, vex_id: str) -> None:
         self.documents.pop((registry, vex_id), None)

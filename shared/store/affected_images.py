@@ -268,7 +268,15 @@ class AffectedImageStore:
             elif filed.get((registry, repository, digest)):
                 deletes.append((partition, digest))
         filings_table = self._tables.table("affectedfilings")
-        upsert_rows(filings_table, upserts, "save advisory filings")
+        by_partition: dict[str, list[dict[str, Any]]] = {}
+        for entity in upserts:
+            by_partition.setdefault(entity["PartitionKey"], []).append(entity)
+        if len(by_partition) > 1:  # one transaction per repository: written a few at once
+            with ThreadPoolExecutor(max_workers=min(PARALLEL_ADVISORIES, len(by_partition))) as pool:
+                list(pool.map(lambda rows: upsert_rows(filings_table, rows, "save advisory filings"),
+                              by_partition.values()))
+        else:
+            upsert_rows(filings_table, upserts, "save advisory filings")
         delete_rows(filings_table, deletes, "remove advisory filings")
 
     def _filed(self, images: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], dict[str, str]]:

@@ -36,6 +36,10 @@ from shared.store.azure import storage_errors
 TRANSACTION_ROWS = 100
 """The most operations one Table storage transaction may hold."""
 
+TRANSACTION_BYTES = 3 * 1024 * 1024
+"""What the rows of one transaction may weigh, as :func:`weight` estimates them: a transaction's body
+may hold 4 MiB; binary values travel in base64 and every property has its name and type beside it."""
+
 KEYS_PER_QUERY = 14
 """Row keys one query names: a Table storage filter holds at most 15 comparisons, one is the partition."""
 
@@ -132,15 +136,44 @@ def _by_partition(rows: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, 
     return grouped
 
 
+def weight(entity: dict[str, Any]) -> int:
+    """An upper estimate of the bytes ``entity`` takes in a transaction's body."""
+    total = 0
+    for name, value in entity.items():
+        if isinstance(value, (bytes, bytearray)):
+            size = (len(value) + 2) // 3 * 4
+        elif isinstance(value, str):
+            size = len(value.encode("utf-8")) * 2  # JSON escapes
+        else:
+            size = 32
+        total += size + 2 * len(name) + 64  # the name, and its odata.type annotation
+    return total
+
+
+def _transactions(entities: Sequence[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    """``entities`` (of one partition) in transactions of at most :data:`TRANSACTION_ROWS` rows and
+    :data:`TRANSACTION_BYTES`."""
+    chunk: list[dict[str, Any]] = []
+    load = 0
+    for entity in entities:
+        size = weight(entity)
+        if chunk and (len(chunk) == TRANSACTION_ROWS or load + size > TRANSACTION_BYTES):
+            yield chunk
+            chunk, load = [], 0
+        chunk.append(entity)
+        load += size
+    if chunk:
+        yield chunk
+
+
 def upsert_rows(table: TableClient, entities: Iterable[dict[str, Any]], action: str) -> None:
-    """Create or replace every entity (the last one wins when two share their keys)."""
+    """Create or replace every entity (the last one wins when two share their keys): a transaction per
+    partition and per :data:`TRANSACTION_ROWS` rows or :data:`TRANSACTION_BYTES`."""
     grouped = _by_partition((e["PartitionKey"], e["RowKey"], e) for e in entities)
     with storage_errors(action):
         for rows in grouped.values():
-            chunk = list(rows.values())
-            for start in range(0, len(chunk), TRANSACTION_ROWS):
-                transact(table, [(TransactionOperation.UPSERT, e, {"mode": UpdateMode.REPLACE})
-                                 for e in chunk[start : start + TRANSACTION_ROWS]])
+            for chunk in _transactions(list(rows.values())):
+                transact(table, [(TransactionOperation.UPSERT, e, {"mode": UpdateMode.REPLACE}) for e in chunk])
 
 
 def delete_rows(table: TableClient, keys: Iterable[tuple[str, str]], action: str) -> None:

@@ -17,6 +17,7 @@ from azure.data.tables import TransactionOperation, UpdateMode
 
 from shared.images.model import PlatformRef
 from shared.store.azure import Tables, storage_errors
+from shared.store.batches import upsert_rows
 from shared.store.image_records import platform_rows, registry_range, repository_partition
 from shared.store.keys import decode_key, encode_key, get_compressed_json, put_compressed_json
 from shared.vulns.packages import PackageKey
@@ -48,6 +49,13 @@ def key_range(key: PackageKey) -> tuple[str, str, str]:
     return encode_key(key.ecosystem), prefix + "!", prefix + '"'
 
 
+def _entity(ref: PlatformRef, report: dict[str, Any]) -> dict[str, Any]:
+    entity: dict[str, Any] = {"PartitionKey": repository_partition(ref.registry, ref.repository), "RowKey": ref.digest,
+                              "snapshot": report.get("snapshot", ""), "matched": report.get("matched", "")}
+    put_compressed_json(entity, "report", report)
+    return entity
+
+
 def _report(entity: dict[str, Any]) -> dict[str, Any] | None:
     report = get_compressed_json(entity, "report")
     return report if isinstance(report, dict) else None
@@ -61,12 +69,15 @@ class ReportStore:
 
     def put(self, ref: PlatformRef, report: dict[str, Any], keys: Iterable[PackageKey] = ()) -> None:
         """Store the report of ``ref`` and file ``ref`` under ``keys`` (pass none when they are filed already)."""
-        entity: dict[str, Any] = {"PartitionKey": repository_partition(ref.registry, ref.repository), "RowKey": ref.digest,
-                                  "snapshot": report.get("snapshot", ""), "matched": report.get("matched", "")}
-        put_compressed_json(entity, "report", report)
         with storage_errors("save a vulnerability report"):
-            self._tables.table("vulns").upsert_entity(entity, mode=UpdateMode.REPLACE)
+            self._tables.table("vulns").upsert_entity(_entity(ref, report), mode=UpdateMode.REPLACE)
         self._file(ref, keys, TransactionOperation.UPSERT)
+
+    def put_many(self, reports: Sequence[tuple[PlatformRef, dict[str, Any]]]) -> None:
+        """Store reports of SBOMs filed already: those of one repository together (a transaction per
+        repository and per 100 reports or 3 MiB; each report is written whole or not at all)."""
+        upsert_rows(self._tables.table("vulns"), [_entity(ref, report) for ref, report in reports],
+                    "save vulnerability reports")
 
     def _file(self, ref: PlatformRef, keys: Iterable[PackageKey], operation: TransactionOperation) -> None:
         partitions: dict[str, list[str]] = {}

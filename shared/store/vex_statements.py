@@ -68,6 +68,12 @@ class VexStore:
                 "PartitionKey eq @pk and ( repository eq '' or repository eq @repository )",
                 parameters={"pk": encode_key(registry), "repository": repository}))
 
+    def scoped_repositories(self, registry: str) -> set[str]:
+        """The ``repository`` of every document of ``registry`` (``""``: the whole integration), read as keys."""
+        with storage_errors("read VEX documents"):
+            return {str(e.get("repository", "")) for e in self._tables.table("vex").query_entities(
+                "PartitionKey eq @pk", parameters={"pk": encode_key(registry)}, select=["repository"])}
+
     def delete(self, registry: str, vex_id: str) -> None:
         """Remove the document; removing one that is not there is not an error."""
         with storage_errors("delete a VEX document"):

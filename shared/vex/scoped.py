@@ -34,20 +34,28 @@ class RepositoryDocuments(Protocol):
 class RememberedDocuments:
     """The documents of :class:`~shared.records.VexStatements`, each repository's read once: for one re-match,
     whose SBOMs are mostly of a few repositories (documents imported meanwhile apply from the next one).
-    Safe to share between threads."""
+    Which repositories have documents at all is read once per registry, so that a repository without any
+    costs no read. Safe to share between threads."""
 
     def __init__(self, statements: VexStatements) -> None:
         self._statements = statements
         self._lock = threading.Lock()
         self._read: dict[tuple[str, str], list[ImportedVex]] = {}
+        self._scoped: dict[str, set[str]] = {}
 
     def for_repository(self, registry: str, repository: str) -> list[ImportedVex]:
         with self._lock:
             known = self._read.get((registry, repository))
-        if known is None:
-            known = self._statements.for_repository(registry, repository)
+            scoped = self._scoped.get(registry)
+        if known is not None:
+            return known
+        if scoped is None:
+            scoped = self._statements.scoped_repositories(registry)
             with self._lock:
-                self._read[(registry, repository)] = known
+                self._scoped[registry] = scoped
+        known = self._statements.for_repository(registry, repository) if scoped & {"", repository} else []
+        with self._lock:
+            self._read[(registry, repository)] = known
         return known
 
 

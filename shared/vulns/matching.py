@@ -35,11 +35,12 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property, lru_cache
 from itertools import zip_longest
+from typing import Generic, TypeVar
 
 from shared.vulns.errors import InvalidVersion, UnsupportedPackage
 from shared.vulns.index import AdvisorySource, naming_ids
@@ -226,52 +227,57 @@ class _Prepared:
         return found
 
 
-_PreparedKey = tuple[str, str, tuple[tuple[str, str], ...]]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
-class _PreparedCache:
-    """The records prepared for matching, process-wide and bounded: the least recently used go first.
-
-    Keyed by (id, digest, packages named) — a stored copy may be cut down to some packages (see
-    :func:`shared.store.advisory_rows.project`): same id and digest, fewer affected entries — so a
-    changed record is a new key and its old form simply ages out. Thread-safe.
-    """
+class _Lru(Generic[K, V]):
+    """A process-wide, bounded map: the least recently used entries go first. Thread-safe."""
 
     def __init__(self, maxsize: int) -> None:
         self._maxsize = maxsize
-        self._items: OrderedDict[_PreparedKey, _Prepared] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, advisory: Advisory) -> _Prepared:
-        """The prepared form of ``advisory``, made now if it is not held."""
-        named = tuple((a.package.ecosystem, a.package.name) for a in advisory.affected if a.package is not None)
-        key = (advisory.id, advisory.digest, named)
+    def get(self, key: K, make: Callable[[], V]) -> V:
+        """The value held for ``key``, made by ``make`` (outside the lock) when none is."""
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
                 return found
-        prepared = _Prepared(advisory)
+        made = make()
         with self._lock:
-            found = self._items.setdefault(key, prepared)
+            found = self._items.setdefault(key, made)
             self._items.move_to_end(key)
             while len(self._items) > self._maxsize:
                 self._items.popitem(last=False)
         return found
 
-
     def clear(self) -> None:
-        """Forget every prepared record."""
+        """Forget every entry."""
         with self._lock:
             self._items.clear()
 
 
-_PREPARED = _PreparedCache(_CACHE_LIMIT)
+_PREPARED: _Lru[tuple[str, str, tuple[tuple[str, str], ...]], _Prepared] = _Lru(_CACHE_LIMIT)
+"""The records prepared for matching, keyed by (id, digest, packages named) — a stored copy may be cut
+down to some packages (see :func:`shared.store.advisory_rows.project`): same id and digest, fewer
+affected entries — so a changed record is a new key and its old form simply ages out."""
+
+_EvaluationKey = tuple[tuple[PackageKey, ...], str, tuple[tuple[str, str, int], ...]]
+
+_EVALUATED: _Lru[_EvaluationKey, tuple[tuple[_Hit, ...], tuple[str, ...]]] = _Lru(_CACHE_LIMIT)
+"""Evaluations of a package version against records, keyed by the package's keys, its version and each
+record's (id, digest, entries): the same package at the same version against the same records — most
+packages of a fleet's images, and most of a re-matched SBOM's after a small update — is evaluated once."""
 
 
 def clear_prepared() -> None:
-    """Forget the records prepared process-wide (a benchmark measuring a cold start calls this)."""
+    """Forget the records prepared and the evaluations made process-wide (a benchmark measuring a cold
+    start calls this)."""
     _PREPARED.clear()
+    _EVALUATED.clear()
 
 
 class Matcher:
@@ -280,8 +286,6 @@ class Matcher:
 
     def __init__(self, source: AdvisorySource) -> None:
         self._source = source
-        self._evaluated: dict[tuple[tuple[PackageKey, ...], str, tuple[tuple[str, str, int], ...]],
-                              tuple[list[_Hit], list[str]]] = {}
 
     def match(self, packages: Iterable[PackageRef]) -> MatchReport:
         """Findings for ``packages`` (see the module notes). Raises only what the source raises."""
@@ -350,22 +354,17 @@ class Matcher:
                 findings[key] = replace(findings[key], severity=borrowed)
 
     def _prepare(self, advisory: Advisory) -> _Prepared:
-        return _PREPARED.get(advisory)
+        named = tuple((a.package.ecosystem, a.package.name) for a in advisory.affected if a.package is not None)
+        return _PREPARED.get((advisory.id, advisory.digest, named), lambda: _Prepared(advisory))
 
-    def _evaluated_once(self, query: OsvQuery, candidates: Sequence[Advisory]) -> tuple[list[_Hit], list[str]]:
-        """:meth:`_evaluate`, remembered for this matcher (bounded): the same package at the same version
-        against the same records — most packages of a fleet's images — is evaluated once per job."""
+    def _evaluated_once(self, query: OsvQuery, candidates: Sequence[Advisory]) -> tuple[tuple[_Hit, ...], tuple[str, ...]]:
+        """:meth:`_evaluate`, remembered process-wide (bounded, see :data:`_EVALUATED`)."""
         if not candidates:
-            return [], []
+            return (), ()
         key = (query.keys, query.version, tuple((a.id, a.digest, len(a.affected)) for a in candidates))
-        found = self._evaluated.get(key)
-        if found is None:
-            if len(self._evaluated) >= _CACHE_LIMIT:
-                self._evaluated.clear()
-            found = self._evaluated[key] = self._evaluate(query, candidates)
-        return found
+        return _EVALUATED.get(key, lambda: self._evaluate(query, candidates))
 
-    def _evaluate(self, query: OsvQuery, candidates: Sequence[Advisory]) -> tuple[list[_Hit], list[str]]:
+    def _evaluate(self, query: OsvQuery, candidates: Sequence[Advisory]) -> tuple[tuple[_Hit, ...], tuple[str, ...]]:
         hits: list[_Hit] = []
         unevaluated: dict[str, list[str]] = {}
         for advisory in candidates:
@@ -388,10 +387,10 @@ class Matcher:
                 continue
             shown = ", ".join(unique[:5]) + (", ..." if len(unique) > 5 else "")
             messages.append(f"{message} (advisories not fully evaluated: {shown})")
-        return hits, messages
+        return tuple(hits), tuple(messages)
 
 
-def _findings(ref: PackageRef, query: OsvQuery, hits: list[_Hit]) -> list[tuple[Finding, frozenset[str]]]:
+def _findings(ref: PackageRef, query: OsvQuery, hits: Sequence[_Hit]) -> list[tuple[Finding, frozenset[str]]]:
     """The findings of one package's hits, each with the ids to borrow a rating for (empty when its
     own records' rating stands)."""
     out = []
@@ -426,10 +425,10 @@ def _findings(ref: PackageRef, query: OsvQuery, hits: list[_Hit]) -> list[tuple[
     return out
 
 
-def _alias_groups(hits: list[_Hit]) -> list[list[_Hit]]:
+def _alias_groups(hits: Sequence[_Hit]) -> list[list[_Hit]]:
     """Hits partitioned by shared ids (union-find over each record's id and aliases)."""
     if len(hits) <= 1:
-        return [hits] if hits else []
+        return [list(hits)] if hits else []
     parent: dict[str, str] = {}
 
     def find(item: str) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from shared.analysis.model import PlatformAnalysis
 from shared.api.repository_listing import refresh_repository
@@ -343,7 +343,8 @@ class Vulnerabilities:
                                                           "rematch"), settled))
         touched = sorted({(i.record.registry, i.record.repository) for i in settled if i.stored})
         list(pool.map(lambda repo: refresh_repository(self.images, self.summaries, *repo), touched))
-        list(pool.map(lambda done: self.reports.put(done.ref, done.after, ()), rewritten))
+        list(pool.map(lambda group: self.reports.put_many([(done.ref, done.after) for done in group]),
+                      _by_repository(rewritten, lambda done: done.ref)))
         return len(rewritten), [f"{i.record.registry}/{i.record.repository}@{i.record.digest}"
                                 for i in settled if i.changed]
 
@@ -425,11 +426,19 @@ class Vulnerabilities:
         return done
 
 
-def _by_repository(refs: Iterable[PlatformRef]) -> list[list[PlatformRef]]:
-    """``refs`` grouped by repository."""
-    grouped: dict[tuple[str, str], list[PlatformRef]] = {}
-    for ref in refs:
-        grouped.setdefault((ref.registry, ref.repository), []).append(ref)
+T = TypeVar("T")
+
+
+def _itself(item: Any) -> PlatformRef:
+    return cast(PlatformRef, item)
+
+
+def _by_repository(items: Iterable[T], ref_of: Callable[[T], PlatformRef] = _itself) -> list[list[T]]:
+    """``items`` grouped by the repository of their ref (``ref_of``: an item's ref; the item itself by default)."""
+    grouped: dict[tuple[str, str], list[T]] = {}
+    for item in items:
+        ref = ref_of(item)
+        grouped.setdefault((ref.registry, ref.repository), []).append(item)
     return list(grouped.values())
 
 
