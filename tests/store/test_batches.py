@@ -17,7 +17,16 @@ from azure.data.tables import (
 )
 
 from shared.store.azure import storage_errors, table_service
-from shared.store.batches import delete_rows, rows_by_key, transact, upsert_rows
+from shared.store.batches import (
+    TRANSACTION_BYTES,
+    TRANSACTION_ROWS,
+    _transactions,
+    delete_rows,
+    rows_by_key,
+    transact,
+    upsert_rows,
+    weight,
+)
 from shared.wiring import Services
 
 
@@ -121,3 +130,17 @@ def test_rows_by_key_reads_the_named_rows_of_a_partition_a_few_per_query(table: 
     assert rows_by_key(table, "p'1", [], "read rows") == {}
     narrow = rows_by_key(table, "p2", ["r00", "r02"], "read rows", select=["RowKey"])
     assert sorted(narrow) == ["r00", "r02"] and "n" not in narrow["r00"]
+
+
+def test_heavy_rows_are_upserted_in_several_transactions_within_the_body_limit(table: TableClient) -> None:
+    heavy = [{"PartitionKey": "p", "RowKey": f"r{n:02d}", **{f"blob{k}": bytes([n]) * 60_000 for k in range(10)}}
+             for n in range(12)]  # rows of 600 KB, as compressed values split over properties
+    light = [{"PartitionKey": "p", "RowKey": f"s{n:03d}", "v": "x"} for n in range(150)]
+    chunks = list(_transactions([*heavy, *light]))
+    assert all(sum(weight(e) for e in chunk) <= TRANSACTION_BYTES or len(chunk) == 1 for chunk in chunks)
+    assert all(len(chunk) <= TRANSACTION_ROWS for chunk in chunks)
+    assert [e for chunk in chunks for e in chunk] == [*heavy, *light] and len(chunks) >= 5
+    assert weight(heavy[0]) > 600_000 * 4 // 3  # base64 of the binary value at least
+    upsert_rows(table, [*heavy, *light], "save rows")
+    stored = rows(table)
+    assert len(stored) == 162 and bytes(stored["r05"]["blob9"]) == bytes([5]) * 60_000  # type: ignore[call-overload]

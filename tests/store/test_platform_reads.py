@@ -41,3 +41,12 @@ def test_current_policy_evaluations_are_read_together(svc: Services) -> None:
         svc.policy_results.put(*image, evaluation)
     assert svc.policy_results.current_of([*images, (REGISTRY, "team/other", "sha256:1")]) == {
         image: evaluation for image in images[::2]}
+
+
+def test_reports_of_several_repositories_are_written_together(svc: Services) -> None:
+    written = {PlatformRef(REGISTRY, f"team/app{n % 3}", f"sha256:{n:064x}"): {"digest": f"sha256:{n:064x}", "n": n,
+                                                                               "findings": []} for n in range(30)}
+    svc.reports.put_many(list(written.items()))
+    assert svc.reports.get_many(list(written)) == written
+    svc.reports.put_many([(ref, {**report, "n": -1}) for ref, report in list(written.items())[:5]])
+    assert [svc.reports.get(ref)["n"] for ref in list(written)[:6]] == [-1] * 5 + [5]  # type: ignore[index]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from typing import cast
 
 import pytest
 
+from shared.records import VexStatements
 from shared.store.keys import ValueTooLarge
-from shared.vex.model import Scope
+from shared.vex.model import ImportedVex, Scope
+from shared.vex.scoped import RememberedDocuments
 from shared.wiring import Services
 from tests.vex.support import DIGEST, REGISTRY, REPOSITORY, fixture, imported
 
@@ -30,9 +33,37 @@ def test_documents_are_kept_per_scope_and_found_for_a_repository(svc: Services) 
     assert store.for_repository(REGISTRY, "team/other") == [whole, other]
     assert store.list_documents(REGISTRY) == [whole, repository, image, other]
     assert store.list_documents() == [whole, repository, image, other, elsewhere]
+    assert store.scoped_repositories(REGISTRY) == {"", REPOSITORY, "team/other"}
+    assert store.scoped_repositories("other.test:5000") == {""}
+    assert store.scoped_repositories("none.test") == set()
     store.delete(REGISTRY, "b")
     store.delete(REGISTRY, "b")  # not there: no error
     assert store.for_repository(REGISTRY, REPOSITORY) == [whole, image]
+
+
+def test_a_rematch_reads_the_documents_only_of_repositories_that_have_some(svc: Services) -> None:
+    reads: list[tuple[str, str]] = []
+
+    class Counting:
+        def scoped_repositories(self, registry: str) -> set[str]:
+            reads.append((registry, "*"))
+            return svc.vex.scoped_repositories(registry)
+
+        def for_repository(self, registry: str, repository: str) -> list[ImportedVex]:
+            reads.append((registry, repository))
+            return svc.vex.for_repository(registry, repository)
+
+    scoped = imported(fixture("openvex.json"), Scope("int1", REGISTRY, REPOSITORY), vex_id="b")
+    svc.vex.put(scoped)
+    remembered = RememberedDocuments(cast(VexStatements, Counting()))
+    for repository in (REPOSITORY, "team/other", REPOSITORY, "team/third", "team/other"):
+        expected = [scoped] if repository == REPOSITORY else []
+        assert remembered.for_repository(REGISTRY, repository) == expected
+    assert remembered.for_repository("none.test", REPOSITORY) == []
+    assert reads == [(REGISTRY, "*"), (REGISTRY, REPOSITORY), ("none.test", "*")]
+    # A document for the whole integration concerns every repository.
+    svc.vex.put(imported(fixture("openvex.json"), Scope("int1", REGISTRY), vex_id="a"))
+    assert len(RememberedDocuments(svc.vex).for_repository(REGISTRY, "team/third")) == 1
 
 
 def test_a_document_too_large_for_a_row_is_refused(svc: Services) -> None:
