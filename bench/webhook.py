@@ -13,7 +13,9 @@ enqueue. The machine may be busy, so webhook and yardstick run in alternating ro
 and the ratio printed is the median of the rounds' ratios; the load average is printed too.
 
 Figures: for each concurrency (1, 8, 64 by default) the webhook's events/s with p50/p99 latency, the
-yardstick's messages/s and the ratio; then batched deliveries (``--batch`` events each, one delivery
+yardstick's messages/s and the ratio, and the local host's floor: the rate of CloudEvents handshakes
+(``OPTIONS``: HTTP, the function and the cached authentication, no storage call), which no delivery
+can beat, as a fraction of the yardstick; then batched deliveries (``--batch`` events each, one delivery
 at a time), whose events/s is set beside the yardstick at the webhook's enqueue concurrency.
 """
 
@@ -142,6 +144,14 @@ class Bench:
         bodies = [self._events(size) for _ in range(deliveries)]
         return timed_run(deliveries, 1, lambda i: self.deliver(bodies[i]))
 
+    def handshake(self) -> None:
+        response = self._session().options(self.url, timeout=60, headers={"WebHook-Request-Origin": "eventgrid.azure.net"})
+        if response.status_code != 200:
+            raise RuntimeError(f"a handshake failed: {response.status_code} {response.text[:300]}")
+
+    def handshakes(self, count: int, concurrency: int) -> tuple[float, list[float]]:
+        return timed_run(count, concurrency, lambda _: self.handshake())
+
     def raw(self, count: int, concurrency: int) -> tuple[float, list[float]]:
         return timed_run(count, concurrency, lambda _: self.raw_send())
 
@@ -179,11 +189,12 @@ def main() -> int:
         bench.raw(16, 8)
 
         for concurrency in args.concurrency:
-            webhook, raw = Series(), Series()
+            webhook, raw, floor = Series(), Series(), Series()
             per_round = max(args.events // args.rounds, concurrency)
             for _ in range(args.rounds):
                 webhook.add(per_round, *bench.singles(per_round, concurrency))
                 raw.add(per_round, *bench.raw(per_round, concurrency))
+                floor.add(per_round, *bench.handshakes(per_round, concurrency))
             lines.append(
                 f"concurrency {concurrency:3d}: webhook {webhook.rate:7.1f} events/s "
                 f"(p50 {percentile(webhook.latencies, 0.5) * 1000:6.1f} ms, "
@@ -191,6 +202,10 @@ def main() -> int:
                 f"raw enqueue {raw.rate:7.1f} messages/s (p50 {percentile(raw.latencies, 0.5) * 1000:5.1f} ms, "
                 f"p99 {percentile(raw.latencies, 0.99) * 1000:6.1f} ms)   "
                 f"ratio {ratio(webhook, raw):.2f}")
+            lines.append(
+                f"               the local host's floor: {floor.rate:7.1f} handshakes/s (p50 "
+                f"{percentile(floor.latencies, 0.5) * 1000:5.1f} ms; HTTP, function and cached authentication, no "
+                f"storage call), {floor.rate / max(raw.rate, 1e-9):.2f} of the raw enqueue rate")
 
         batched, raw = Series(), Series()
         for _ in range(args.batches):
