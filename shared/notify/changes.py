@@ -48,10 +48,12 @@ def new_findings(before: Iterable[dict[str, Any] | None], after: Iterable[dict[s
         for value in report.get("findings", []):
             if value.get("suppressed"):
                 continue  # a VEX statement says it does not apply
+            key = (str(value["id"]), str(value["package"]))
+            if key in old or key in found:
+                continue
             finding = finding_from_json(value)
-            key = (finding.id, finding.package)
             level = level_of(finding)
-            if key in old or key in found or level not in SEVERITIES:
+            if level not in SEVERITIES:
                 continue
             found[key] = NoticeFinding(id=finding.id, package=finding.package, name=finding.name,
                                        version=finding.installed_version, level=level,

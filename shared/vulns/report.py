@@ -211,6 +211,19 @@ def level_of(finding: Finding) -> str:
     return rating if rating in LEVELS else "unknown"
 
 
+def level_of_json(value: Mapping[str, Any]) -> str:
+    """:func:`level_of` the finding whose JSON (:func:`finding_json`) is ``value``, without reading the rest of it.
+
+    Raises :class:`InvalidInput` when its severity is not that shape."""
+    try:
+        rating = str(value["severity"].get("rating", "unknown"))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InvalidInput(f"not a finding: {type(exc).__name__} {exc}") from None
+    if rating == "none":
+        return "low"
+    return rating if rating in LEVELS else "unknown"
+
+
 def parse_levels(text: str) -> frozenset[str]:
     """The ratings named by ``text``, comma-separated (``critical,high``); raises :class:`InvalidInput`."""
     names = [part.strip().lower() for part in text.split(",") if part.strip()]

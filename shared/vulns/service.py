@@ -41,9 +41,9 @@ from shared.settings import Settings
 from shared.vex.scoped import RememberedDocuments, RepositoryDocuments, apply_stored_vex
 from shared.vulns.feeds import open_feed
 from shared.vulns.index import AdvisoryMirror, AdvisorySource, ImportResult, pinned
-from shared.vulns.matching import Finding, Matcher
+from shared.vulns.matching import Matcher
 from shared.vulns.packages import PackageKey
-from shared.vulns.report import LEVELS, finding_from_json, level_of, match_platform, platform_json
+from shared.vulns.report import LEVELS, level_of_json, match_platform, platform_json
 
 log = logging.getLogger(__name__)
 
@@ -129,15 +129,16 @@ def with_vulnerabilities(platform: PlatformRecord, report: dict[str, Any]) -> Pl
 
 def image_counts(reports: Sequence[dict[str, Any]]) -> tuple[dict[str, int], int]:
     """Counts by severity and the fixable count over an image's platforms, each (flaw, package, version) once."""
-    seen: dict[tuple[str, str, str], Finding] = {}
+    seen: dict[tuple[str, str, str], tuple[str, bool]] = {}
     for report in reports:
         for value in report.get("findings", []):
             if value.get("suppressed"):
                 continue  # suppressed by a VEX statement: shown, not counted
-            finding = finding_from_json(value)
-            seen.setdefault((finding.id, finding.name, finding.installed_version), finding)
-    counts = Counter(level_of(f) for f in seen.values())
-    return {level: counts.get(level, 0) for level in LEVELS}, sum(f.fixable for f in seen.values())
+            key = (str(value["id"]), str(value["name"]), str(value["installed_version"]))
+            if key not in seen:
+                seen[key] = (level_of_json(value), bool(value.get("fixed_versions")))
+    counts = Counter(level for level, _ in seen.values())
+    return {level: counts.get(level, 0) for level in LEVELS}, sum(fixable for _, fixable in seen.values())
 
 
 def advisory_hits(reports: Iterable[dict[str, Any]]) -> list[AdvisoryHit]:
@@ -145,16 +146,17 @@ def advisory_hits(reports: Iterable[dict[str, Any]]) -> list[AdvisoryHit]:
     each (advisory, platform, package, installed version) once."""
     hits: dict[tuple[str, str, str, str], AdvisoryHit] = {}
     for report in reports:
+        digest, platform = str(report.get("digest", "")), str(report.get("platform", ""))
         for value in report.get("findings", []):
-            finding = finding_from_json(value)
-            key = (finding.id, str(report.get("digest", "")), finding.package, finding.installed_version)
-            hits.setdefault(key, AdvisoryHit(
-                advisory=finding.id, aliases=finding.aliases, summary=finding.summary,
-                severity=dict(value["severity"]), level=level_of(finding),
-                references=tuple({"type": r.type, "url": r.url} for r in finding.references),
-                platform=str(report.get("platform", "")), platform_digest=str(report.get("digest", "")),
-                package=finding.package, name=finding.name, installed_version=finding.installed_version,
-                fixed_versions=finding.fixed_versions))
+            key = (str(value["id"]), digest, str(value["package"]), str(value["installed_version"]))
+            if key in hits:
+                continue
+            hits[key] = AdvisoryHit(
+                advisory=key[0], aliases=tuple(str(a) for a in value.get("aliases", ())),
+                summary=str(value.get("summary", "")), severity=dict(value["severity"]), level=level_of_json(value),
+                references=tuple({"type": str(r["type"]), "url": str(r["url"])} for r in value.get("references", ())),
+                platform=platform, platform_digest=digest, package=key[2], name=str(value["name"]),
+                installed_version=key[3], fixed_versions=tuple(str(v) for v in value.get("fixed_versions", ())))
     return list(hits.values())
 
 
@@ -281,7 +283,8 @@ class Vulnerabilities:
         """Match again every stored SBOM naming one of ``changed_keys``; update reports and image records.
 
         Returns the images (``registry/repository@digest``) whose findings changed. The SBOMs go in
-        chunks of up to :data:`REMATCH_CHUNK` (whole repositories where they fit; see :func:`_chunks`),
+        chunks of up to :data:`REMATCH_CHUNK`, of about the same size (whole repositories where they
+        fit; see :func:`_chunks`),
         so that memory stays bounded however many are stored; each chunk runs in steps, each on up to
         :attr:`concurrency` threads: read the SBOMs and their reports (a few per request) and match them
         again (:meth:`_match_again`); for each analyzed
@@ -308,7 +311,8 @@ class Vulnerabilities:
         images_changed: list[str] = []
         with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(refs))),
                                 thread_name_prefix="rematch") as pool:
-            for chunk in _chunks(refs, REMATCH_CHUNK):
+            chunks = -(-len(refs) // REMATCH_CHUNK)
+            for chunk in _chunks(refs, -(-len(refs) // chunks)):  # chunks of about the same size
                 done, changed = self._rematch_chunk(pool, chunk, keys, matcher, documents, policies)
                 rewritten += done
                 images_changed += changed
