@@ -22,11 +22,11 @@
   touches only the advisories whose hits changed.
 
 Images are filed together (:meth:`AffectedImageStore.file_many`, a re-match): the images whose hits
-of one advisory changed share one read and one transaction of that advisory's partition per
-:data:`GROUP_IMAGES`. Filing an image is idempotent and completes what an interrupted filing started: the filing row is
-written last, so an interrupted filing visits the same advisories again, finds the image's row
-already as wanted, and writes the listing rows from the summary once more (a listing row older than
-the summary is replaced, a newer one kept).
+of one advisory changed share one transaction of that advisory's partition per :data:`GROUP_IMAGES`
+(their rows read a few per query). Filing an image is idempotent and completes what an interrupted
+filing started: the filing row is written last, so an interrupted filing visits the same advisories
+again, finds the image's row already as wanted, and writes the listing rows from the summary once
+more (a listing row older than the summary is replaced, a newer one kept).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from azure.data.tables import UpdateMode
 from shared.errors import InvalidInput
 from shared.images.listing import AdvisoryHit, AdvisorySummary, AffectedImage, Page
 from shared.store.azure import Tables, storage_errors
-from shared.store.batches import delete_rows, rows_by_key, upsert_rows
+from shared.store.batches import TRANSACTION_BYTES, delete_rows, rows_by_key, upsert_rows, weight
 from shared.store.conditional import (
     Operation,
     attempts,
@@ -67,9 +67,9 @@ SUMMARY = "~summary"
 PARALLEL_ADVISORIES = 8
 """How many advisories one filing updates at once (each is its own partition)."""
 
-GROUP_IMAGES = 13
-"""How many images of one advisory are settled in one read and one transaction: a Table query filter
-holds at most 15 comparisons (the partition, these images' rows and the summary)."""
+GROUP_IMAGES = 99
+"""How many images of one advisory are settled in one transaction, with the advisory's summary (a
+transaction holds 100 rows; a group whose rows would weigh more than one transaction may is halved)."""
 
 
 def image_key(registry: str, repository: str, digest: str) -> str:
@@ -280,8 +280,7 @@ class AffectedImageStore:
         delete_rows(filings_table, deletes, "remove advisory filings")
 
     def _filed(self, images: Sequence[tuple[str, str, str]]) -> dict[tuple[str, str, str], dict[str, str]]:
-        """The filing rows of ``images``: queries naming a few digests each, or one query of a repository's
-        filings when it has :data:`GROUP_IMAGES` of them or more."""
+        """The filing rows of ``images``: queries naming a few digests each, a few repositories at once."""
         filings = self._tables.table("affectedfilings")
         by_repository: dict[tuple[str, str], set[str]] = {}
         for registry, repository, digest in images:
@@ -291,12 +290,7 @@ class AffectedImageStore:
         def read(item: tuple[tuple[str, str], set[str]]) -> dict[tuple[str, str, str], dict[str, str]]:
             (registry, repository), digests = item
             partition = repository_partition(registry, repository)
-            with storage_errors("read advisory filings"):
-                if len(digests) >= GROUP_IMAGES:
-                    rows = [e for e in filings.query_entities("PartitionKey eq @pk", parameters={"pk": partition})
-                            if e["RowKey"] in digests]
-                else:
-                    rows = list(rows_by_key(filings, partition, sorted(digests), "read advisory filings").values())
+            rows = rows_by_key(filings, partition, sorted(digests), "read advisory filings").values()
             return {(registry, repository, str(e["RowKey"])): get_compressed_json(e, "advisories", {}) or {} for e in rows}
 
         items = sorted(by_repository.items())
@@ -314,16 +308,13 @@ class AffectedImageStore:
 
     def _settle(self, advisory: str, members: Sequence[_Member]) -> None:
         """Make each member image's row of ``advisory`` hold its hits (none: no row), with the summary in the
-        same transaction, then the listing."""
+        same transaction (every row written only if unchanged since read), then the listing. Members whose
+        rows would not fit one transaction are settled in halves."""
         table = self._tables.table("affected")
         partition = encode_key(advisory)
         wanted = {image_key(m.registry, m.repository, m.digest): m for m in members}
-        rows_filter = " or ".join(f"RowKey eq @r{i}" for i in range(len(wanted)))
-        parameters = {"pk": partition, "summary": SUMMARY} | {f"r{i}": key for i, key in enumerate(wanted)}
         for _ in attempts("file an image under an advisory"):
-            with storage_errors("read an advisory"):
-                rows = {e["RowKey"]: e for e in table.query_entities(
-                    f"PartitionKey eq @pk and ( {rows_filter} or RowKey eq @summary )", parameters=parameters)}
+            rows = rows_by_key(table, partition, [*wanted, SUMMARY], "read an advisory")
             summary = rows.get(SUMMARY)
             pending = [key for key, member in wanted.items()
                        if (rows[key].get("hash") if key in rows else None) != member.hits_hash]
@@ -359,6 +350,11 @@ class AffectedImageStore:
             put_compressed_json(entity, "state", state)
             put_json(entity, "keys", keys)
             operations = [replace(entity, etag_of(summary)) if summary is not None else create(entity), *images]
+            if len(members) > 1 and sum(weight(operation[1]) for operation in operations) > TRANSACTION_BYTES:
+                half = len(members) // 2
+                self._settle(advisory, members[:half])
+                self._settle(advisory, members[half:])
+                return
             results = submit_unless_changed(table, operations, "file an image under an advisory")
             if results is None:
                 continue

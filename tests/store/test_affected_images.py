@@ -149,3 +149,18 @@ def test_many_images_filed_together_count_as_if_filed_one_by_one(svc: Services) 
 
     store.file_many([(REGISTRY, image.repository, image.digest, []) for image in affected])
     assert store.summary("CVE-2024-7") is None and everything(store) == []
+
+
+def test_a_group_too_heavy_for_one_transaction_is_filed_in_halves(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows that would not fit one transaction's body: the group is settled in smaller transactions, and
+    the counters are those of filing each image on its own."""
+    monkeypatch.setattr("shared.store.affected_images.TRANSACTION_BYTES", 6_000)
+    store = svc.affected
+    store.file_many([(REGISTRY, "team/heavy", digest(n), [hit("CVE-2024-8", f"pkg{n}-{k}") for k in range(3)])
+                     for n in range(21)])
+    summary = store.summary("CVE-2024-8")
+    assert summary is not None and (summary.images, summary.repositories, len(summary.packages)) == (21, 1, 63)
+    assert len(store.affected("CVE-2024-8", 1000).items) == 21
+    store.file_many([(REGISTRY, "team/heavy", digest(n), []) for n in range(0, 21, 2)])
+    summary = store.summary("CVE-2024-8")
+    assert summary is not None and summary.images == 10
