@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from shared.registry.image import Layer, PlatformImage
 
@@ -176,3 +177,16 @@ class PlatformRef:
     registry: str
     repository: str
     digest: str
+
+
+T = TypeVar("T")
+
+
+def by_repository(items: Iterable[T], ref_of: Callable[[T], PlatformRef]) -> dict[tuple[str, str], list[T]]:
+    """``items`` by the ``(registry, repository)`` of their ref (``ref_of``), in the order met: the platforms of
+    one repository share the tables' partition of that repository."""
+    grouped: dict[tuple[str, str], list[T]] = {}
+    for item in items:
+        ref = ref_of(item)
+        grouped.setdefault((ref.registry, ref.repository), []).append(item)
+    return grouped

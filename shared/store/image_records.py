@@ -27,7 +27,7 @@ from azure.data.tables import TableClient, TableTransactionError, TransactionOpe
 
 from shared.clock import normalize_time
 from shared.images.listing import Page
-from shared.images.model import ImageRecord, PlatformRecord, PlatformRef, TagRecord
+from shared.images.model import ImageRecord, PlatformRecord, PlatformRef, TagRecord, by_repository
 from shared.store.azure import Tables, storage_errors
 from shared.store.batches import delete_rows, rows_by_key, upsert_rows
 from shared.store.conditional import attempts, etag_of, put_unless_changed
@@ -61,19 +61,11 @@ def repository_partition(registry: str, repository: str) -> str:
 _INVERTED = str.maketrans("0123456789", "9876543210")
 
 
-def by_repository(refs: Iterable[PlatformRef]) -> dict[tuple[str, str], list[str]]:
-    """The digests of ``refs`` by ``(registry, repository)``: the platforms of one repository share a
-    partition of the tables keyed by :func:`repository_partition`."""
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for ref in refs:
-        grouped.setdefault((ref.registry, ref.repository), []).append(ref.digest)
-    return grouped
-
-
 def platform_rows(table: TableClient, refs: Iterable[PlatformRef], action: str) -> Iterator[tuple[PlatformRef, dict[str, Any]]]:
     """The rows of ``table`` (keyed by :func:`repository_partition` and platform digest) that ``refs`` name,
     each with its ref: a query per repository and per few of its digests (absent rows left out)."""
-    for (registry, repository), digests in by_repository(refs).items():
+    for (registry, repository), group in by_repository(refs, lambda ref: ref).items():
+        digests = [ref.digest for ref in group]
         for digest, entity in rows_by_key(table, repository_partition(registry, repository), digests, action).items():
             yield PlatformRef(registry, repository, digest), entity
 

@@ -25,14 +25,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from shared.analysis.model import PlatformAnalysis
 from shared.api.repository_listing import refresh_repository
 from shared.clock import utc_now
 from shared.errors import LookoutError
 from shared.images.listing import AdvisoryHit
-from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
+from shared.images.model import ImageRecord, PlatformRecord, PlatformRef, by_repository
 from shared.notify.changes import announce_new_findings
 from shared.notify.messages import NotificationQueue
 from shared.policy.service import Policies, PolicyRun
@@ -284,14 +284,13 @@ class Vulnerabilities:
 
         Returns the images (``registry/repository@digest``) whose findings changed. The SBOMs go in
         chunks of up to :data:`REMATCH_CHUNK`, of about the same size (whole repositories where they
-        fit; see :func:`_chunks`),
-        so that memory stays bounded however many are stored; each chunk runs in steps, each on up to
-        :attr:`concurrency` threads: read the SBOMs and their reports (a few per request) and match them
-        again (:meth:`_match_again`); for each analyzed
-        image with a platform whose report changed, store its record (only when it changed) and
-        evaluate its policies with the SBOMs in hand (:meth:`_settle_image`); file those images in the
-        advisory index together (:meth:`file_images`) and announce their new findings; refresh the
-        summaries of the repositories whose records changed; store the changed reports.
+        fit; see :func:`_chunks`), so that memory stays bounded however many are stored. Each chunk
+        runs in steps, each on up to :attr:`concurrency` threads: read the SBOMs and their reports (a
+        few per request) and match them again (:meth:`_match_again`); for each analyzed image with a
+        platform whose report changed, store its record (only when it changed) and evaluate its
+        policies with the SBOMs in hand (:meth:`_settle_image`); file those images in the advisory
+        index together (:meth:`file_images`) and announce their new findings; refresh the summaries
+        of the repositories whose records changed; store the changed reports (a repository's together).
         Reports go last: a re-match that stops partway leaves them as they were, so the next one finds
         the same differences and finishes the images (every write before is idempotent). A report that
         says nothing new about its image is not written again (so its ``snapshot``, ``matched`` and
@@ -324,7 +323,7 @@ class Vulnerabilities:
                        matcher: Matcher, documents: RepositoryDocuments | None, policies: PolicyRun | None
                        ) -> tuple[int, list[str]]:
         """One chunk of :meth:`rematch`: how many reports it rewrote, and the images whose findings changed."""
-        stored = list(pool.map(self._read_together, _by_repository(refs)))
+        stored = list(pool.map(self._read_together, by_repository(refs, lambda ref: ref).values()))
         analyses = {ref: analysis for sboms, _ in stored for ref, analysis in sboms.items()}
         befores = {ref: report for _, reports in stored for ref, report in reports.items()}
         outcomes = list(pool.map(lambda ref: self._match_again(matcher, ref, analyses.get(ref), befores.get(ref),
@@ -348,7 +347,7 @@ class Vulnerabilities:
         touched = sorted({(i.record.registry, i.record.repository) for i in settled if i.stored})
         list(pool.map(lambda repo: refresh_repository(self.images, self.summaries, *repo), touched))
         list(pool.map(lambda group: self.reports.put_many([(done.ref, done.after) for done in group]),
-                      _by_repository(rewritten, lambda done: done.ref)))
+                      by_repository(rewritten, lambda done: done.ref).values()))
         return len(rewritten), [f"{i.record.registry}/{i.record.repository}@{i.record.digest}"
                                 for i in settled if i.changed]
 
@@ -428,22 +427,6 @@ class Vulnerabilities:
             done.append(FeedImport(source, time.monotonic() - started, result, rematched))
             log.info("advisory feed imported: %s", done[-1].summary())
         return done
-
-
-T = TypeVar("T")
-
-
-def _itself(item: Any) -> PlatformRef:
-    return cast(PlatformRef, item)
-
-
-def _by_repository(items: Iterable[T], ref_of: Callable[[T], PlatformRef] = _itself) -> list[list[T]]:
-    """``items`` grouped by the repository of their ref (``ref_of``: an item's ref; the item itself by default)."""
-    grouped: dict[tuple[str, str], list[T]] = {}
-    for item in items:
-        ref = ref_of(item)
-        grouped.setdefault((ref.registry, ref.repository), []).append(item)
-    return list(grouped.values())
 
 
 def _chunks(refs: Sequence[PlatformRef], size: int) -> Iterator[list[PlatformRef]]:
