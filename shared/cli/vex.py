@@ -65,11 +65,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     scope = svc.scope(args.integration, args.repository, args.image)
     data = read_document(args.file, MAX_DOCUMENT_BYTES)
     change = svc.import_document(scope, data, "stdin" if args.file == "-" else Path(args.file).name)
-    if args.json:
-        print(json.dumps(change_json(change), indent=2))
-    else:
-        print(f"imported {summary_line(change.vex)}")
-        print(f"{change.rematch.platforms_checked} SBOMs re-matched, {len(change.rematch.images_changed)} images changed")
+    _show_change(args, change, "imported")
     return 0
 
 
@@ -91,12 +87,17 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from shared.wiring import services
 
     change = services().vex_service.remove(args.integration, args.vex_id)
+    _show_change(args, change, "removed")
+    return 0
+
+
+def _show_change(args: argparse.Namespace, change: VexChange, done: str) -> None:
+    """Print what an import or a removal did (``done``: the verb), as JSON with ``--json``."""
     if args.json:
         print(json.dumps(change_json(change), indent=2))
     else:
-        print(f"removed {summary_line(change.vex)}")
+        print(f"{done} {summary_line(change.vex)}")
         print(f"{change.rematch.platforms_checked} SBOMs re-matched, {len(change.rematch.images_changed)} images changed")
-    return 0
 
 
 def add_parser(commands: Any) -> None:
