@@ -19,14 +19,16 @@ class Azurite:
     """One Azurite process (blob, queue, table) with data in a temporary directory.
 
     ``stop()`` and ``start()`` may be called repeatedly: the ports and the data survive a restart,
-    which is how tests simulate a storage outage.
+    which is how tests simulate a storage outage. ``in_memory``: the data is kept in memory only (lost
+    on a restart), so Azurite never pauses to save it to disk — what a benchmark wants.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, in_memory: bool = False) -> None:
         if not AZURITE_BIN.exists():
             raise RuntimeError(f"{AZURITE_BIN} is missing: run `make setup` (npm ci) first")
         self._dir = tempfile.TemporaryDirectory(prefix="lookout-azurite-")
         self.blob_port, self.queue_port, self.table_port = free_port(), free_port(), free_port()
+        self.in_memory = in_memory
         self.process: subprocess.Popen[bytes] | None = None
         self._log = open(Path(self._dir.name) / "azurite.log", "ab")  # noqa: SIM115 - lives as long as the object
 
@@ -43,8 +45,7 @@ class Azurite:
                 "--silent",
                 "--skipApiVersionCheck",
                 "--loose",
-                "--location",
-                str(Path(self._dir.name) / "data"),
+                *(["--inMemoryPersistence"] if self.in_memory else ["--location", str(Path(self._dir.name) / "data")]),
                 "--blobHost", "127.0.0.1", "--blobPort", str(self.blob_port),
                 "--queueHost", "127.0.0.1", "--queuePort", str(self.queue_port),
                 "--tableHost", "127.0.0.1", "--tablePort", str(self.table_port),

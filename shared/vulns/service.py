@@ -35,6 +35,7 @@ from shared.images.listing import AdvisoryHit
 from shared.images.model import ImageRecord, PlatformRecord, PlatformRef, by_repository
 from shared.notify.changes import announce_new_findings
 from shared.notify.messages import NotificationQueue
+from shared.policy.evaluate import findings_read
 from shared.policy.service import Policies, PolicyRun
 from shared.records import AffectedImages, ImageRecords, ReportRecords, RepositorySummaries, SbomRecords, VexStatements
 from shared.settings import Settings
@@ -288,7 +289,9 @@ class Vulnerabilities:
         runs in steps, each on up to :attr:`concurrency` threads: read the SBOMs and their reports (a
         few per request) and match them again (:meth:`_match_again`); for each analyzed image with a
         platform whose report changed, store its record (only when it changed) and evaluate its
-        policies with the SBOMs in hand (:meth:`_settle_image`); file those images in the advisory
+        policies with the SBOMs in hand (:meth:`_settle_image`; only where they may change: a report
+        that changed only in text leaves every policy's result as it was, see
+        :func:`_policies_may_change`); file those images in the advisory
         index together (:meth:`file_images`) and announce their new findings; refresh the summaries
         of the repositories whose records changed; store the changed reports (a repository's together).
         Reports go last: a re-match that stops partway leaves them as they were, so the next one finds
@@ -337,9 +340,11 @@ class Vulnerabilities:
         digests = {(d.ref.registry, d.ref.repository, d.ref.digest) for d in rewritten}
         records = [record for found in listed for record in found if record.status == "analyzed"
                    and any((record.registry, record.repository, p.digest) in digests for p in record.platforms)]
+        evaluated = {id(record) for record in records if policies is not None and _policies_may_change(record, matched)}
         if policies is not None:
-            policies.read_current(records)
-        settled = list(pool.map(lambda record: self._settle_image(record, matched, policies), records))
+            policies.read_current([record for record in records if id(record) in evaluated])
+        settled = list(pool.map(lambda record: self._settle_image(record, matched, policies if id(record) in evaluated
+                                                                  else None), records))
         if settled:
             self.file_images([(image.record, image.known) for image in settled])
         list(pool.map(lambda image: announce_new_findings(self.notices, image.record, image.before, image.known,
@@ -369,8 +374,8 @@ class Vulnerabilities:
                       policies: PolicyRun | None) -> _Settled:
         """Bring an analyzed image whose platform reports changed up to date with them: its record (stored
         only when more than its advisory snapshot changed, see :func:`_without_snapshot`) and its
-        policies (evaluated by ``policies``, the re-match's run). Its filing and notice follow for all
-        images at once."""
+        policies (evaluated by ``policies``, the re-match's run; None: kept as they are). Its filing and
+        notice follow for all images at once."""
         mine = [PlatformRef(record.registry, record.repository, p.digest) for p in record.platforms]
         known = {ref: matched[ref].current for ref in mine if ref in matched}
         refreshed = self.refresh_record(record, known)
@@ -457,6 +462,15 @@ def _without_snapshot(record: ImageRecord) -> ImageRecord:
     """``record`` without what only names the advisory data its platforms were matched against: a record
     whose counts, warnings and policy results stay the same is not written again for a new snapshot."""
     return replace(record, platforms=tuple(replace(p, advisory_snapshot="") for p in record.platforms))
+
+
+def _policies_may_change(record: ImageRecord, matched: Mapping[PlatformRef, _Rematched]) -> bool:
+    """Whether the re-match may change ``record``'s policy results: it has none yet, or a platform's report
+    changed in what the policies read (:func:`~shared.policy.evaluate.findings_read`), not only in text."""
+    if not record.policy:
+        return True
+    refs = (PlatformRef(record.registry, record.repository, p.digest) for p in record.platforms)
+    return any(findings_read(matched[ref].before) != findings_read(matched[ref].current) for ref in refs if ref in matched)
 
 
 def _content(report: dict[str, Any]) -> dict[str, Any]:

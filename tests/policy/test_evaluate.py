@@ -14,6 +14,7 @@ from shared.policy.evaluate import (
     check_licenses,
     check_root,
     evaluate,
+    findings_read,
 )
 from shared.policy.model import MAX_REASONS, PolicyResult, Reason
 from tests.policy.support import INDEX_TYPE, evidence, package, platform, with_base
@@ -191,3 +192,23 @@ def test_a_finding_a_vex_statement_suppressed_is_left_out_of_the_vulnerability_p
             value["suppressed"] = {"status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}
     assert check_fixable(found, DEFAULTS["no-fixable-critical-high"]) == ("pass", [])
     assert check_high_profile(found, DEFAULTS["no-high-profile-vulnerabilities"]) == ("pass", [])
+
+
+def test_what_the_policies_read_of_a_report_leaves_out_text_and_suppressed_findings() -> None:
+    record, analysis = platform("sha256:" + "a" * 64, [package("pypi", "requests", "2.19.0"),
+                                                       package("npm", "lodash", "4.17.15")])
+    report = evidence([(record, analysis)]).reports[analysis.digest]
+    findings = report["findings"]
+    assert len(findings) >= 2
+    read = findings_read(report)
+    assert read is not None and len(read) == len(findings)
+    reworded = {**report, "matched": "later", "findings": [
+        {**f, "summary": "new words", "references": [], "modified": "2026-01-01T00:00:00Z", "locations": []}
+        for f in reversed(findings)]}
+    assert findings_read(reworded) == read
+    for changed in ({"fixed_versions": ["99.0"]}, {"aliases": ["CVE-2099-1"]}, {"installed_version": "0.1"},
+                    {"severity": {**findings[0]["severity"], "rating": "low"}}):
+        assert findings_read({**report, "findings": [{**findings[0], **changed}, *findings[1:]]}) != read
+    suppressed = {**report, "findings": [{**findings[0], "suppressed": {"status": "not_affected"}}, *findings[1:]]}
+    assert findings_read(suppressed) == findings_read({**report, "findings": findings[1:]}) != read
+    assert findings_read(None) is None

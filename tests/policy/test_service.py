@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 
 from shared.analysis.cache import MemoryLayerCache
 from shared.errors import Conflict, NotFound
 from shared.intake.jobs import Job, encode_job
+from shared.images.model import ImageRecord, PlatformRef
 from shared.integrations.model import Integration
 from shared.policy.config import PolicyConfig, parse_config
 from shared.policy.highprofile import HighProfileList
@@ -169,6 +171,42 @@ def test_a_rematch_evaluates_again_and_keeps_the_pass_it_turned_to_fail(harness:
     assert [c for c in document["changes"] if c["id"] == "no-fixable-critical-high"] == [
         {"id": "no-fixable-critical-high", "title": "No fixable critical or high vulnerabilities", "before": "pass",
          "after": "fail"}]
+
+
+def test_a_rematch_evaluates_policies_only_where_what_they_read_changed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = harness.registry
+    image = push_image(registry, "policy/text", "1.0", layers("2.19.0"), user="app")
+    harness.analyze(image, "policy/text", "1.0")
+    ref = PlatformRef(registry.host, "policy/text", str(image.digest))
+
+    def update(modified: str, summary: str, fixed: str) -> None:
+        harness.vulnerabilities.import_and_rematch(harness.index, [
+            advisory("PYSEC-2018-28", affected("PyPI", "requests", ("introduced", "0"), ("fixed", fixed)),
+                     severity=[{"type": "CVSS_V3", "score": HIGH}], summary=summary, modified=modified)])
+
+    update("2024-02-01T00:00:00Z", "first words", "2.20.0")
+    record = harness.images.get(registry.host, "policy/text", str(image.digest))
+    assert record is not None and record.policy["fail"] == 3
+    evaluated: list[str] = []
+    evaluate_image = Policies.evaluate_image
+
+    def counted(self: Policies, record: ImageRecord, *args: Any, **kwargs: Any) -> Any:
+        evaluated.append(record.digest)
+        return evaluate_image(self, record, *args, **kwargs)
+
+    monkeypatch.setattr(Policies, "evaluate_image", counted)
+    update("2024-03-01T00:00:00Z", "other words", "2.20.0")  # only the text: no policy reads it
+    report = harness.vulnerabilities.reports.get(ref)
+    assert report is not None and [f["summary"] for f in report["findings"]] == ["other words"]
+    assert evaluated == []
+    assert harness.images.get(registry.host, "policy/text", str(image.digest)) == record
+    update("2024-04-01T00:00:00Z", "other words", "2.21.0")  # the fixed version: the fixable policy reads it
+    assert evaluated == [str(image.digest)]
+    fixable = harness.results.get(registry.host, "policy/text", str(image.digest)).current.result(  # type: ignore[union-attr]
+        "no-fixable-critical-high")
+    assert fixable is not None and "fixed in 2.21.0" in fixable.reasons[0].text
 
 
 def test_the_read_side_refuses_unknown_and_unanalyzed_images_and_evaluates_older_ones(harness: Harness) -> None:
