@@ -83,25 +83,16 @@ UNREAD_FINDING_FIELDS = frozenset({"summary", "references", "modified", "locatio
 """The fields of a stored finding that no policy reads: its text, dates and where it was found."""
 
 
-def findings_read(report: Mapping[str, Any] | None) -> list[tuple[Any, ...]] | None:
+def findings_read(report: Mapping[str, Any] | None) -> list[dict[str, Any]] | None:
     """What the policies read of a platform's stored report (None for no report): every finding no VEX
-    statement suppresses, less :data:`UNREAD_FINDING_FIELDS`, in a form to compare. An image whose
-    platforms' reports read the same gets the same results from every policy (the others read the
-    record and the SBOM)."""
+    statement suppresses, less :data:`UNREAD_FINDING_FIELDS`, in the report's order. A report orders its
+    findings by fields kept here, so two reports that read the same compare equal; an image whose
+    platforms' reports read the same gets the same result from every policy (the others read the record
+    and the SBOM)."""
     if report is None:
         return None
-    return sorted(
-        tuple((name, _comparable(value)) for name, value in sorted(finding.items()) if name not in UNREAD_FINDING_FIELDS)
-        for finding in report.get("findings", []) if not finding.get("suppressed"))
-
-
-def _comparable(value: Any) -> Any:
-    """A JSON value as nested tuples (objects as sorted pairs), so that two equal values compare equal."""
-    if isinstance(value, dict):
-        return tuple((k, _comparable(v)) for k, v in sorted(value.items()))
-    if isinstance(value, list):
-        return tuple(_comparable(v) for v in value)
-    return value
+    return [{name: value for name, value in finding.items() if name not in UNREAD_FINDING_FIELDS}
+            for finding in report.get("findings", []) if not finding.get("suppressed")]
 
 
 def _finding_reason(finding: Finding, why: str) -> Reason:

@@ -17,7 +17,6 @@ per call, :data:`SEVERITY_READERS` at a time), cached the same way.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -113,16 +112,6 @@ class _Stored:
                    current=record_layout(entity) >= RECORD_LAYOUT)
 
 
-def _settle_long_lived() -> None:
-    """Take the objects alive now out of the cyclic garbage collector's view (``gc.freeze``). A loaded
-    ecosystem is hundreds of thousands of parsed records that live as long as the process; left in view,
-    every full collection walks them all again (about a tenth of a re-match's time). Frozen objects are
-    still freed by reference counting when the cache drops them; only a reference cycle that was garbage
-    already at the freeze stays (loads are rare: once per ecosystem and process, or after a new snapshot
-    the cache cannot follow)."""
-    gc.freeze()
-
-
 class TableAdvisoryIndex:
     """The advisory mirror on Table storage (thread-safe lookups, one importer at a time).
 
@@ -191,11 +180,8 @@ class TableAdvisoryIndex:
         needed = {key for query in queries for key in query.keys}
         with self._lock:
             problems: list[Problem] = []
-            loading = sorted({key.ecosystem for key in needed} - set(self._partitions))
-            for ecosystem in loading:
+            for ecosystem in sorted({key.ecosystem for key in needed} - set(self._partitions)):
                 self._partitions[ecosystem] = self._load_partition(ecosystem, problems)
-            if loading:
-                _settle_long_lived()
             for key in sorted(needed & self._stale):
                 self._reload_key(key, problems)
             found = {key: self._partitions[key.ecosystem].get(key, ()) for key in needed}

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from shared.analysis.model import PlatformAnalysis
@@ -170,17 +171,17 @@ class _Rematched:
     after: dict[str, Any]
     analysis: PlatformAnalysis
 
-    @property
+    @cached_property
     def rewrite(self) -> bool:
         """Whether the new report says anything about the image the stored one does not (see :func:`_content`)."""
         return self.before is None or _content(self.before) != _content(self.after)
 
-    @property
+    @cached_property
     def current(self) -> dict[str, Any]:
         """The report that holds once the re-match is stored: the new one, or the stored one when it says the same."""
         return self.after if self.rewrite or self.before is None else self.before
 
-    @property
+    @cached_property
     def findings_changed(self) -> bool:
         """Whether a finding came, went or changed rating."""
         return self.before is None or _finding_ids(self.before) != _finding_ids(self.after)

@@ -204,7 +204,7 @@ def test_what_the_policies_read_of_a_report_leaves_out_text_and_suppressed_findi
     assert read is not None and len(read) == len(findings)
     reworded = {**report, "matched": "later", "findings": [
         {**f, "summary": "new words", "references": [], "modified": "2026-01-01T00:00:00Z", "locations": []}
-        for f in reversed(findings)]}
+        for f in findings]}
     assert findings_read(reworded) == read
     for changed in ({"fixed_versions": ["99.0"]}, {"aliases": ["CVE-2099-1"]}, {"installed_version": "0.1"},
                     {"severity": {**findings[0]["severity"], "rating": "low"}}):

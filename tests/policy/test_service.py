@@ -12,8 +12,8 @@ import pytest
 
 from shared.analysis.cache import MemoryLayerCache
 from shared.errors import Conflict, NotFound
-from shared.intake.jobs import Job, encode_job
 from shared.images.model import ImageRecord, PlatformRef
+from shared.intake.jobs import Job, encode_job
 from shared.integrations.model import Integration
 from shared.policy.config import PolicyConfig, parse_config
 from shared.policy.highprofile import HighProfileList
