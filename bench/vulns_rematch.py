@@ -45,6 +45,7 @@ from shared.analysis.model import OSInfo, Package, PlatformAnalysis
 from shared.api.repository_listing import refresh_repository
 from shared.images.model import ImageRecord, PlatformRecord, PlatformRef
 from shared.notify.changes import announce_new_findings
+from shared.process import configure_process
 from shared.secrets import generate_key
 from shared.settings import load
 from shared.store.advisory_mirror import TableAdvisoryIndex
@@ -189,6 +190,7 @@ def main() -> int:
     try:
         settings = {"AzureWebJobsStorage": storage.connection_string, "LOOKOUT_ENCRYPTION_KEY": generate_key(),
                     "LOOKOUT_TABLE_PREFIX": PREFIX}
+        configure_process()  # as the app's processes do
         svc = build_services(load(settings, None))
         new = replace(svc.vulnerabilities, concurrency=args.concurrency)
         old = replace(svc.vulnerabilities, concurrency=1)

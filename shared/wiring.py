@@ -21,6 +21,7 @@ from shared.notify.sender import HttpSender
 from shared.notify.service import Notifications
 from shared.notify.urls import UrlPolicy
 from shared.policy.service import Policies
+from shared.process import configure_process
 from shared.secrets import SecretBox
 from shared.settings import Settings, load
 from shared.store.advisory_mirror import TableAdvisoryIndex
@@ -186,5 +187,7 @@ def build_services(settings: Settings) -> Services:
 
 @functools.cache
 def services() -> Services:
-    """The process-wide services, from the current settings (raises ConfigurationError when they are wrong)."""
+    """The process-wide services, from the current settings (raises ConfigurationError when they are wrong);
+    the process is configured first (:func:`~shared.process.configure_process`)."""
+    configure_process()
     return build_services(load())

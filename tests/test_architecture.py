@@ -19,7 +19,7 @@ PACKAGES = ("shared", "functions", "devhost")
 
 LAYERS: dict[str, tuple[str, ...]] = {
     "base": ("shared", "shared.settings", "shared.errors", "shared.clock", "shared.logs", "shared.secrets",
-             "shared.retry"),
+             "shared.retry", "shared.process"),
     "library": ("shared.registry", "shared.analysis", "shared.images", "shared.vulns", "shared.intake",
                 "shared.integrations", "shared.dashboard", "shared.bases", "shared.vex", "shared.notify", "shared.policy"),
     "seams": ("shared.records",),
