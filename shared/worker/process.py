@@ -214,7 +214,10 @@ class Worker:
         if not self.leases.acquire(job.registry, job.repository, job.digest, message.id, format_time(now),
                                    format_time(now + self.analysis_lease)):
             # Another message is analyzing this image; it stays queued until done, and is redelivered if
-            # its worker dies, so this duplicate can complete.
+            # its worker dies, so this duplicate can complete — once it recorded its own tag (the same
+            # image pushed under two tags at once makes two jobs).
+            self._point_tag(job)
+            self._refresh(job)
             log.info("%s is being analyzed by another job: this one is a duplicate", job.key)
             return "duplicate"
         try:

@@ -246,9 +246,14 @@ def test_a_duplicate_dequeued_while_another_job_analyzes_the_image_skips_it(harn
     assert harness.worker.process(second) == "duplicate"
     assert harness.registry.blob_downloads.total() == before
     assert harness.images.get(harness.registry.host, "team/worker", str(image.digest)) is None
+    # The same image pushed under another tag meanwhile: its job is a duplicate too, but records its tag.
+    assert harness.worker.process(harness.job("push", image, tag="also")) == "duplicate"
+    tag = harness.images.get_tag(harness.registry.host, "team/worker", "also")
+    assert tag is not None and tag.digest == str(image.digest)
     # The holder's own message, redelivered after its worker died, takes its lease back and finishes.
     assert harness.worker.process(first) == "analyzed"
     assert isinstance(leases, MemoryLeases) and leases.leases == {}  # released once recorded
+    assert sorted(harness.images.tags_of(harness.registry.host, "team/worker", str(image.digest))) == ["also", "leased"]
 
 
 def test_an_expired_lease_of_a_dead_worker_is_taken_over(harness: Harness) -> None:
