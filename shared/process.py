@@ -1,4 +1,5 @@
-"""What every Lookout process sets for itself once, before its first piece of work."""
+"""What the app's processes (the functions, the local host, the commands that use storage) set for themselves once,
+before their first piece of work (:func:`shared.wiring.services` applies it)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The process-wide settings every Lookout process applies before its first piece of work."""
+"""The process-wide settings the app's processes apply before their first piece of work."""
 
 from __future__ import annotations
 
