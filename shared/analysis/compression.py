@@ -5,19 +5,21 @@ the matching decompressor and counts what comes out against the layer size limit
 decompression bomb stops at the limit instead of filling memory. Every read returns at most the
 size asked for: memory is one input block plus one output chunk, whatever the layer.
 
-Gzip is inflated by :class:`GzipReader` straight through :mod:`zlib` (which checks each member's
-header, CRC-32 and length itself) in large blocks, rather than through :class:`gzip.GzipFile`, whose
-small reads and separate CRC pass cost about a tenth more time on a typical layer. Zstd uses
-``zstandard``'s stream reader, across frames.
+Gzip is inflated by :class:`GzipReader` in large blocks straight through ``isal``'s zlib-compatible
+inflater (Intel's ISA-L: a layer inflates about 2.5 times as fast as with :mod:`zlib`; like zlib it
+checks each member's header, CRC-32 and length itself), rather than through :class:`gzip.GzipFile`,
+whose small reads and separate CRC pass cost more. Zstd uses ``zstandard``'s stream reader, across
+frames.
 """
 
 from __future__ import annotations
 
 import io
 import zlib
-from typing import Any
+from typing import Any, cast
 
 import zstandard
+from isal import isal_zlib
 
 from shared.analysis.errors import CorruptLayer, LimitExceeded
 from shared.analysis.tarstream import Source
@@ -27,6 +29,7 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 READ_BUFFER = 1024 * 1024
 GZIP_INPUT_BLOCK = 256 * 1024
 _GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip wrapper, its trailer checked
+_INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)  # not a zlib.error: raised again as one
 
 
 def detect_compression(head: bytes) -> str:
@@ -52,7 +55,7 @@ class GzipReader:
         self._source = source
         self._read_size = read_size
         self._output_block = output_block
-        self._inflater = zlib.decompressobj(_GZIP_WBITS)
+        self._inflater = isal_zlib.decompressobj(_GZIP_WBITS)
         self._input = b""  # compressed bytes read from the source and not yet inflated
         self._output = b""  # inflated bytes not yet returned, from self._offset on
         self._offset = 0
@@ -85,10 +88,13 @@ class GzipReader:
                 if not self._input:
                     continue
                 self._in_member = True
-            data = self._inflater.decompress(self._input, most)
+            try:
+                data = self._inflater.decompress(self._input, most)
+            except _INFLATE_ERROR as exc:
+                raise zlib.error(str(exc)) from None
             if self._inflater.eof:
                 self._input = self._inflater.unused_data
-                self._inflater = zlib.decompressobj(_GZIP_WBITS)
+                self._inflater = isal_zlib.decompressobj(_GZIP_WBITS)
                 self._in_member = False
             else:
                 self._input = self._inflater.unconsumed_tail
